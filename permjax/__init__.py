@@ -1,0 +1,26 @@
+"""permjax: multipartite correlations in permutation-invariant open quantum systems.
+
+float64 is switched on at import: entropies near pure states need it.
+"""
+
+import jax
+
+jax.config.update("jax_enable_x64", True)
+
+from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
+from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
+from .model import LMG, validate_N  # noqa: E402
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "LMG",
+    "validate_N",
+    "drift",
+    "limit_cycle_h0",
+    "mi_thermo_analytic",
+    "binary_entropy",
+    "von_neumann_entropy",
+    "log_dim_J",
+    "xlogx",
+]
