@@ -10,6 +10,8 @@ jax.config.update("jax_enable_x64", True)
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
 from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
 from .model import LMG, validate_N  # noqa: E402
+from .optimize import MaximizeResult, maximize  # noqa: E402
+from .sweep import SweepResult, grid, sweep, sweep_sequential  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -23,4 +25,10 @@ __all__ = [
     "von_neumann_entropy",
     "log_dim_J",
     "xlogx",
+    "grid",
+    "sweep",
+    "sweep_sequential",
+    "SweepResult",
+    "maximize",
+    "MaximizeResult",
 ]

@@ -1,0 +1,253 @@
+"""Gradient search for the parameters that maximise an objective (e.g. I_M/N) of an LMG.
+
+The chosen parameters x ∈ [lo, hi] are written x = lo + (hi - lo) σ(u) with σ the logistic
+sigmoid, so an unconstrained optax optimiser on u never leaves the box and the map is smooth.
+Several starts run at once (``vmap`` over a ``lax.while_loop`` of optimiser steps); each stops
+when the projected gradient norm (the KKT measure: a gradient component pushing out of the
+box at a bound does not count) falls below ``gtol``.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from .model import LMG, PARAMETERS
+
+# Relative distance to a bound (in σ) below which a parameter counts as sitting on it.
+_AT_BOUND = 1e-9
+
+
+class MaximizeResult(eqx.Module):
+    """Record of :func:`maximize`.
+
+    Attributes:
+        model: the best model (the optimised parameters replaced in the input model).
+        value: objective at ``model``.
+        params: the optimised parameters of ``model``, ``{name: float}``.
+        grad_norm: projected gradient norm at ``model`` (physical parameter units).
+        converged: whether that norm fell below ``gtol``.
+        steps: optimiser steps the best start took.
+        over: the optimised parameter names.
+        start_params: ``{name: (starts,)}`` final parameters of every start.
+        start_values, start_grad_norms, start_converged, start_steps: per start, shape (starts,).
+        history: ``{"value", "grad_norm", name...: (starts, max_steps + 1)}`` per evaluated
+            point, NaN after a start stopped.
+    """
+
+    model: LMG
+    value: jax.Array
+    params: dict
+    grad_norm: jax.Array
+    converged: bool = eqx.field(static=True)
+    steps: int = eqx.field(static=True)
+    over: tuple = eqx.field(static=True)
+    start_params: dict
+    start_values: jax.Array
+    start_grad_norms: jax.Array
+    start_converged: jax.Array
+    start_steps: jax.Array
+    history: dict
+
+    def as_dict(self) -> dict:
+        """Plain-Python summary (JSON-ready), without the per-step history."""
+        return {
+            "over": list(self.over),
+            "params": {k: float(v) for k, v in self.params.items()},
+            "model": self.model.as_dict(),
+            "value": float(self.value),
+            "grad_norm": float(self.grad_norm),
+            "converged": self.converged,
+            "steps": self.steps,
+            "starts": {
+                "params": {k: np.asarray(v).tolist() for k, v in self.start_params.items()},
+                "value": np.asarray(self.start_values).tolist(),
+                "grad_norm": np.asarray(self.start_grad_norms).tolist(),
+                "converged": np.asarray(self.start_converged).tolist(),
+                "steps": np.asarray(self.start_steps).tolist(),
+            },
+        }
+
+
+def objective_value(out) -> jax.Array:
+    """The scalar to maximise from an objective's output: the output itself, or its ``.mi``
+    (so ``permjax.mi_thermo`` and ``permjax.mi_finite`` results can be passed directly)."""
+    out = getattr(out, "mi", out)
+    out = jnp.asarray(out)
+    if out.shape != ():
+        raise ValueError(f"the objective must return a scalar (or a result with a scalar .mi), got shape {out.shape}")
+    return out
+
+
+def _check_over_bounds(model: LMG, over, bounds) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    if isinstance(over, str):
+        over = (over,)
+    over = tuple(over)
+    if not over:
+        raise ValueError("over must name at least one parameter")
+    bad = [p for p in over if p not in PARAMETERS]
+    if bad or len(set(over)) != len(over):
+        raise ValueError(f"over must be distinct names among {PARAMETERS}, got {over}")
+    if model.shape != ():
+        raise ValueError(f"maximize needs a single model, got a batch of shape {model.shape}")
+    bounds = dict(bounds or {})
+    extra = set(bounds) - set(over)
+    if extra:
+        raise ValueError(f"bounds given for parameters not optimised: {sorted(extra)}")
+    lo, hi = [], []
+    for p in over:
+        if p not in bounds:
+            raise ValueError(f"bounds needed for {p}: bounds={{'{p}': (lo, hi)}}")
+        try:
+            a, b = (float(v) for v in bounds[p])
+        except (TypeError, ValueError):
+            raise ValueError(f"bounds for {p} must be a pair (lo, hi), got {bounds[p]!r}") from None
+        if not (math.isfinite(a) and math.isfinite(b) and a < b):
+            raise ValueError(f"bounds for {p} must be finite with lo < hi, got ({a}, {b})")
+        model.replace(**{p: a}), model.replace(**{p: b})  # the LMG checks (Γ ≥ 0, γ > 0)
+        lo.append(a), hi.append(b)
+    return over, np.array(lo), np.array(hi)
+
+
+def _start_points(starts, over, lo, hi, seed: int) -> np.ndarray:
+    """Start points, shape (n_starts, d): stratified in each parameter (a Latin hypercube;
+    evenly spaced midpoints for one parameter), or given explicitly."""
+    d = len(over)
+    if isinstance(starts, Mapping):
+        missing = set(over) - set(starts)
+        if missing:
+            raise ValueError(f"starts missing for {sorted(missing)}")
+        x0 = np.stack([np.atleast_1d(np.asarray(starts[p], dtype=np.float64)) for p in over], axis=-1)
+    elif isinstance(starts, (int, np.integer)) and not isinstance(starts, bool):
+        if starts < 1:
+            raise ValueError(f"starts must be >= 1, got {starts}")
+        rng = np.random.default_rng(seed)
+        mid = (np.arange(starts) + 0.5) / starts
+        frac = np.stack([mid if k == 0 else rng.permutation(mid) for k in range(d)], axis=-1)
+        x0 = lo + (hi - lo) * frac
+    else:
+        x0 = np.asarray(starts, dtype=np.float64).reshape(-1, d)
+    if x0.size == 0 or not np.all(np.isfinite(x0)) or np.any(x0 <= lo) or np.any(x0 >= hi):
+        raise ValueError(f"start points must be finite and strictly inside the bounds, got {x0.tolist()}")
+    return x0
+
+
+def maximize(
+    objective: Callable[[LMG], Any],
+    model: LMG,
+    over: Sequence[str] = ("Gamma",),
+    bounds: Mapping[str, tuple[float, float]] | None = None,
+    *,
+    optimizer: optax.GradientTransformation | None = None,
+    steps: int = 100,
+    starts: int | Mapping | np.ndarray = 4,
+    gtol: float = 1e-8,
+    seed: int = 0,
+) -> MaximizeResult:
+    """Maximise ``objective(model)`` over the parameters ``over`` within ``bounds``.
+
+    Args:
+        objective: function of one ``LMG`` returning a scalar or a result with a scalar
+            ``.mi`` (``permjax.mi_thermo``, ``lambda m: permjax.mi_finite(40, m)``, ...);
+            must be differentiable and vmappable.
+        model: the fixed values of the parameters not optimised.
+        over: names among ``J, h, Gamma, gamma``.
+        bounds: ``{name: (lo, hi)}`` for every name in ``over``.
+        optimizer: an optax transformation acting on the unconstrained variables u
+            (default ``optax.lbfgs()``, a quasi-Newton method with a zoom line search;
+            first-order ones such as ``optax.adam`` work too).
+        steps: the maximum number of optimiser steps per start.
+        starts: the number of starts (stratified in the box), or explicit start points
+            (``{name: values}`` or an array of shape (n, len(over))).
+        gtol: convergence threshold on the projected gradient norm.
+        seed: for the stratified starts in more than one dimension.
+
+    Returns:
+        :class:`MaximizeResult` for the start with the largest final value. A
+        ``RuntimeWarning`` reports the gradient norm if that start did not converge.
+    """
+    over, lo, hi = _check_over_bounds(model, over, bounds)
+    if int(steps) < 0:
+        raise ValueError(f"steps must be >= 0, got {steps}")
+    steps = int(steps)
+    x0 = _start_points(starts, over, lo, hi, seed)
+    opt = optax.with_extra_args_support(optimizer if optimizer is not None else optax.lbfgs())
+    lo_j, hi_j = jnp.asarray(lo), jnp.asarray(hi)
+
+    def to_x(u):
+        return lo_j + (hi_j - lo_j) * jax.nn.sigmoid(u)
+
+    def value(x):
+        return objective_value(objective(model.replace(**{p: x[k] for k, p in enumerate(over)})))
+
+    def loss(u):  # what the optimiser minimises
+        return -value(to_x(u))
+
+    def projected_grad_norm(u, gx):
+        s = jax.nn.sigmoid(u)
+        outward = ((s < _AT_BOUND) & (gx < 0)) | ((1 - s < _AT_BOUND) & (gx > 0))
+        return jnp.linalg.norm(jnp.where(outward, 0.0, gx))
+
+    def run(u0):
+        hist0 = jnp.full((steps + 1, len(over) + 2), jnp.nan)
+
+        def cond(c):
+            i, _, _, _, done = c
+            return (i <= steps) & ~done
+
+        def body(c):
+            i, u, state, hist, _ = c
+            x = to_x(u)
+            v, gx = jax.value_and_grad(value)(x)
+            gn = projected_grad_norm(u, gx)
+            hist = hist.at[i].set(jnp.concatenate([x, jnp.stack([v, gn])]))
+            done = gn < gtol
+            g_u = -gx * (hi_j - lo_j) * jax.nn.sigmoid(u) * jax.nn.sigmoid(-u)
+            updates, new_state = opt.update(g_u, state, u, value=-v, grad=g_u, value_fn=loss)
+            keep = done | (i == steps)  # the last evaluated point is the answer
+            u = jnp.where(keep, u, optax.apply_updates(u, updates))
+            state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), state, new_state)
+            return i + 1, u, state, hist, done
+
+        i, u, _, hist, done = jax.lax.while_loop(cond, body, (0, u0, opt.init(u0), hist0, False))
+        return hist, i - 1, done
+
+    u0 = jnp.asarray(np.log((x0 - lo) / (hi - x0)))
+    hist, n_steps, done = jax.jit(jax.vmap(run))(u0)
+    hist, n_steps, done = np.asarray(hist), np.asarray(n_steps), np.asarray(done)
+
+    last = hist[np.arange(len(x0)), n_steps]  # (starts, d + 2)
+    finals = np.where(np.isfinite(last[:, -2]), last[:, -2], -np.inf)
+    best = int(np.argmax(finals))
+    params = {p: float(last[best, k]) for k, p in enumerate(over)}
+    result = MaximizeResult(
+        model=model.replace(**params),
+        value=jnp.asarray(last[best, -2]),
+        params=params,
+        grad_norm=jnp.asarray(last[best, -1]),
+        converged=bool(done[best]),
+        steps=int(n_steps[best]),
+        over=over,
+        start_params={p: last[:, k] for k, p in enumerate(over)},
+        start_values=last[:, -2],
+        start_grad_norms=last[:, -1],
+        start_converged=done,
+        start_steps=n_steps,
+        history={"value": hist[..., -2], "grad_norm": hist[..., -1], **{p: hist[..., k] for k, p in enumerate(over)}},
+    )
+    if not result.converged:
+        warnings.warn(
+            f"maximize did not converge in {steps} steps: projected gradient norm "
+            f"{float(result.grad_norm):.3g} > gtol {gtol:g} at {params} (value {float(result.value):.12g})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return result

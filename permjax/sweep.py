@@ -1,0 +1,388 @@
+"""Parameter sweeps: a function of one LMG evaluated over a grid or list of models.
+
+Two paths:
+
+* :func:`sweep` — independent points, ``vmap`` over chunks of the batch (memory bounded by
+  ``chunk_size``), each chunk sharded over all devices: a ``Mesh`` over the devices, the
+  chunk placed with a ``NamedSharding`` on its batch axis, and ``shard_map`` so that every
+  device runs its slice on its own (iterative solvers inside do not wait on each other).
+  The same call uses 1 CPU, several GPUs, or several hosts after
+  ``jax.distributed.initialize()``.
+* :func:`sweep_sequential` — the points in order, each starting from its neighbour's result
+  (a warm start: ``step(model, carry) -> (output, carry)`` under ``lax.scan``).
+
+Both return a :class:`SweepResult` (parameters, outputs, ``table()``, ``to_csv``,
+``to_json``). Outputs that carry a ``converged`` flag are checked: any point that did not
+converge raises a ``RuntimeWarning`` naming the points and their residuals.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+import time
+import warnings
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+from .model import LMG, PARAMETERS
+
+BATCH_AXIS = "batch"
+
+
+# --- building the batch ----------------------------------------------------------------------
+
+
+def grid(**axes) -> LMG:
+    """The outer product of parameter values, as one batched :class:`LMG`.
+
+    Each keyword is a parameter (``J``, ``h``, ``Gamma``, ``gamma``) given a scalar or a
+    1-D sequence; scalars are held fixed, sequences become grid axes in the order given,
+    missing parameters take the ``LMG`` defaults. ``grid(h=0.5, Gamma=[1, 2, 3], J=[2, 3])``
+    has shape (3, 2). Raises ``ValueError`` for an unknown name, an empty or non-1-D axis,
+    or values the ``LMG`` constructor rejects (non-finite, Γ < 0, γ ≤ 0).
+    """
+    unknown = set(axes) - set(PARAMETERS)
+    if unknown:
+        raise ValueError(f"unknown LMG parameter(s) {sorted(unknown)}; expected some of {PARAMETERS}")
+    values, grid_axes = {}, []
+    for name, v in axes.items():
+        try:
+            a = np.asarray(v, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise ValueError(f"grid axis {name} must be numbers, got {v!r}") from None
+        if a.ndim > 1:
+            raise ValueError(f"grid axis {name} must be a scalar or 1-D, got shape {a.shape}")
+        if a.ndim == 1:
+            if a.size == 0:
+                raise ValueError(f"grid axis {name} is empty")
+            grid_axes.append(name)
+        values[name] = a
+    mesh = np.meshgrid(*(values[n] for n in grid_axes), indexing="ij")
+    values.update(zip(grid_axes, mesh))
+    return as_batch(LMG(**values))
+
+
+def as_batch(models_or_grid) -> LMG:
+    """A validated, broadcast batch of models from an ``LMG`` (batched or not), a sequence
+    of ``LMG``, or a mapping of grid axes (passed to :func:`grid`).
+
+    Raises ``ValueError`` for an empty batch or non-finite / out-of-range values.
+    """
+    if isinstance(models_or_grid, Mapping):
+        return grid(**models_or_grid)
+    if isinstance(models_or_grid, LMG):
+        model = models_or_grid
+    elif isinstance(models_or_grid, Sequence) and not isinstance(models_or_grid, str):
+        if len(models_or_grid) == 0:
+            raise ValueError("empty list of models")
+        if not all(isinstance(m, LMG) for m in models_or_grid):
+            raise ValueError("a list of models must contain only LMG instances")
+        model = jax.tree.map(lambda *xs: jnp.stack([jnp.broadcast_to(x, ()) for x in xs]), *models_or_grid)
+    else:
+        raise ValueError(f"expected an LMG, a list of LMG or a dict of grid axes, got {type(models_or_grid).__name__}")
+    leaves = {p: np.asarray(getattr(model, p), dtype=np.float64) for p in PARAMETERS}
+    shape = np.broadcast_shapes(*(a.shape for a in leaves.values()))
+    if math.prod(shape) == 0:
+        raise ValueError(f"empty grid: the models have shape {shape}")
+    # Re-validation: a batch built with tree maps bypasses the constructor's checks.
+    return LMG(**{p: np.broadcast_to(a, shape) for p, a in leaves.items()})
+
+
+# --- the result ------------------------------------------------------------------------------
+
+
+class SweepResult(eqx.Module):
+    """Parameters and outputs of a sweep.
+
+    Attributes:
+        models: the batch, every leaf of shape ``shape``.
+        outputs: the function's output pytree, every leaf of shape ``shape + leaf_shape``
+            (numpy arrays).
+        shape: the batch shape (grid axes in order).
+        seconds: wall time of the evaluation (compilation included).
+        n_devices: devices the batch was sharded over (1 for the sequential path).
+        chunk_size: points per chunk.
+        method: ``"vmap"`` or ``"sequential"``.
+    """
+
+    models: LMG
+    outputs: Any
+    shape: tuple = eqx.field(static=True)
+    seconds: float = eqx.field(static=True)
+    n_devices: int = eqx.field(static=True)
+    chunk_size: int = eqx.field(static=True)
+    method: str = eqx.field(static=True)
+
+    @property
+    def n_points(self) -> int:
+        return math.prod(self.shape)
+
+    def columns(self) -> dict[str, np.ndarray]:
+        """Flat columns, one row per point: the four parameters, then each output leaf
+        (named by its path; a leaf with per-point shape (3,) gives ``name[0..2]``)."""
+        n = self.n_points
+        cols = {p: np.asarray(getattr(self.models, p)).reshape(n) for p in PARAMETERS}
+        for name, leaf in _named_leaves(self.outputs):
+            a = np.asarray(leaf).reshape((n, -1))
+            tail = np.asarray(leaf).shape[len(self.shape):]
+            if not tail:
+                cols[name] = a[:, 0]
+            else:
+                for k, idx in enumerate(np.ndindex(*tail)):
+                    cols[f"{name}[{','.join(map(str, idx))}]"] = a[:, k]
+        return cols
+
+    def table(self, max_rows: int | None = None) -> str:
+        """A fixed-width text table of :meth:`columns` (the first ``max_rows`` rows if given)."""
+        cols = self.columns()
+        rows = self.n_points if max_rows is None else min(max_rows, self.n_points)
+        cells = {k: [_fmt(v[i]) for i in range(rows)] for k, v in cols.items()}
+        width = {k: max(len(k), *(len(c) for c in cells[k])) if rows else len(k) for k in cols}
+        lines = ["  ".join(k.rjust(width[k]) for k in cols)]
+        lines += ["  ".join(cells[k][i].rjust(width[k]) for k in cols) for i in range(rows)]
+        if rows < self.n_points:
+            lines.append(f"... ({self.n_points - rows} more rows)")
+        return "\n".join(lines)
+
+    def to_csv(self, path) -> None:
+        """Write :meth:`columns` as CSV (header row; floats with 17 significant digits)."""
+        cols = self.columns()
+        with open(path, "w") as f:
+            f.write(",".join(cols) + "\n")
+            for i in range(self.n_points):
+                f.write(",".join(_fmt(v[i], csv=True) for v in cols.values()) + "\n")
+
+    def to_json(self, path=None) -> dict:
+        """The result as a JSON-ready dict (columns as lists, plus shape and timing);
+        written to ``path`` when given."""
+        record = {
+            "shape": list(self.shape),
+            "n_points": self.n_points,
+            "method": self.method,
+            "n_devices": self.n_devices,
+            "chunk_size": self.chunk_size,
+            "seconds": self.seconds,
+            "columns": {k: v.tolist() for k, v in self.columns().items()},
+        }
+        if path is not None:
+            with open(path, "w") as f:
+                json.dump(record, f)
+        return record
+
+
+def _fmt(x, csv: bool = False) -> str:
+    x = x.item() if hasattr(x, "item") else x
+    if isinstance(x, bool):
+        return str(x)
+    if isinstance(x, int):
+        return str(x)
+    return f"{x:.17g}" if csv else f"{x:.10g}"
+
+
+def _key_name(k) -> str:
+    for attr in ("name", "key", "idx"):
+        if hasattr(k, attr):
+            return str(getattr(k, attr))
+    return str(k)
+
+
+def _named_leaves(tree) -> list[tuple[str, Any]]:
+    flat, _ = jax.tree_util.tree_flatten_with_path(tree)
+    if len(flat) == 1 and not flat[0][0]:
+        return [("value", flat[0][1])]
+    return [(".".join(_key_name(k) for k in path), leaf) for path, leaf in flat]
+
+
+def _check_converged(result: SweepResult) -> None:
+    """Warn (RuntimeWarning) if any output leaf named ``converged`` is False somewhere."""
+    named = dict(_named_leaves(result.outputs))
+    cols = None
+    for name, leaf in named.items():
+        if name.split(".")[-1] != "converged":
+            continue
+        ok = np.asarray(leaf).reshape(result.n_points, -1).all(axis=1)
+        if ok.all():
+            continue
+        cols = cols or result.columns()
+        bad = np.flatnonzero(~ok)
+        prefix = name[: -len("converged")]
+        resid = next((cols[k] for k in cols if k.startswith(prefix) and "residual" in k[len(prefix):]), None)
+        shown = ", ".join(
+            "{" + ", ".join(f"{p}={cols[p][i]:.6g}" for p in PARAMETERS)
+            + (f", residual={resid[i]:.3g}" if resid is not None else "") + "}"
+            for i in bad[:5]
+        )
+        warnings.warn(
+            f"sweep: {bad.size} of {result.n_points} points did not converge ({name} is False): {shown}"
+            + (" ..." if bad.size > 5 else ""),
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+# --- evaluation ------------------------------------------------------------------------------
+
+
+def _chunks(n: int, chunk: int):
+    """(start, stop) of each chunk; the last one may be short (it is padded by the caller)."""
+    return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
+
+
+def _flat(models: LMG) -> LMG:
+    """The batch flattened to 1-D, with numpy leaves."""
+    return jax.tree.map(lambda x: np.asarray(x).reshape(-1), models)
+
+
+def _pad(flat: LMG, start: int, stop: int, chunk: int, place=lambda a: a) -> LMG:
+    """Points start:stop, padded to ``chunk`` points by repeating the last one (a valid model)."""
+    idx = np.minimum(np.arange(start, start + chunk), stop - 1)
+    return jax.tree.map(lambda a: place(a[idx]), flat)
+
+
+def _progress(enabled: bool, label: str, k: int, n_chunks: int, done: int, n: int, t0: float) -> None:
+    if enabled:
+        print(
+            f"{label}: chunk {k}/{n_chunks}, {done}/{n} points, {time.perf_counter() - t0:.1f} s",
+            file=sys.stderr,
+            flush=True,
+        )
+
+
+@functools.lru_cache(maxsize=64)
+def _sharded_batch_fn(fn: Callable, devices: tuple) -> tuple[Callable, NamedSharding]:
+    """jit(shard_map(vmap(fn))) over a 1-D mesh of ``devices``, and the batch-axis sharding."""
+    mesh = Mesh(np.array(devices, dtype=object), (BATCH_AXIS,))
+    spec = PartitionSpec(BATCH_AXIS)
+    mapped = jax.shard_map(jax.vmap(fn), mesh=mesh, in_specs=(spec,), out_specs=spec, check_vma=False)
+    return jax.jit(mapped), NamedSharding(mesh, spec)
+
+
+def _gather(tree):
+    """Global (possibly multi-host) arrays → host numpy arrays."""
+    if jax.process_count() > 1:
+        from jax.experimental import multihost_utils
+
+        return multihost_utils.process_allgather(tree, tiled=True)
+    return jax.device_get(tree)
+
+
+def sweep(
+    fn: Callable[[LMG], Any],
+    models_or_grid,
+    *,
+    chunk_size: int = 256,
+    devices: Sequence | None = None,
+    progress: bool = True,
+) -> SweepResult:
+    """Evaluate ``fn`` (one ``LMG`` → a pytree of arrays) at every model of a batch.
+
+    ``fn`` must be jit- and vmap-compatible: e.g. ``permjax.mi_thermo``,
+    ``lambda m: permjax.mi_finite(40, m)``, or ``permjax.mi_thermo_analytic``.
+
+    The flattened batch is cut into chunks of ``chunk_size`` points (rounded up to a
+    multiple of the device count; the last chunk is padded by repeating its last point,
+    and the padding is dropped). Each chunk is placed on a ``NamedSharding`` of a 1-D
+    ``Mesh`` over ``devices`` (default ``jax.devices()``, i.e. every device of every
+    process after ``jax.distributed.initialize()``) and evaluated by one compiled
+    ``shard_map(vmap(fn))``. Progress over chunks goes to stderr.
+
+    Args:
+        fn: function of one model.
+        models_or_grid: a (batched) ``LMG``, a list of ``LMG``, or a dict of grid axes
+            (see :func:`grid`).
+        chunk_size: points evaluated at once (bounds memory).
+        devices: devices to shard over.
+        progress: print one line per chunk to stderr.
+
+    Returns:
+        :class:`SweepResult` with outputs of shape ``batch_shape + per-point shape``.
+
+    Raises:
+        ValueError: empty or invalid grid, ``chunk_size < 1``, no devices.
+    """
+    models = as_batch(models_or_grid)
+    devices = tuple(jax.devices() if devices is None else devices)
+    if not devices:
+        raise ValueError("no devices to sweep over")
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    shape, n, n_dev = models.shape, math.prod(models.shape), len(devices)
+    chunk = min(int(chunk_size), n)
+    chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count
+    batched, sharding = _sharded_batch_fn(fn, devices)
+    flat = _flat(models)
+
+    t0, parts = time.perf_counter(), []
+    spans = _chunks(n, chunk)
+    for k, (start, stop) in enumerate(spans, 1):
+        out = _gather(batched(_pad(flat, start, stop, chunk, functools.partial(_place, sharding=sharding))))
+        parts.append(jax.tree.map(lambda x, m=stop - start: np.asarray(x)[:m], out))
+        _progress(progress, "sweep", k, len(spans), stop, n, t0)
+    outputs = jax.tree.map(lambda *xs: np.concatenate(xs).reshape(shape + xs[0].shape[1:]), *parts)
+    result = SweepResult(models, outputs, shape, time.perf_counter() - t0, n_dev, chunk, "vmap")
+    _check_converged(result)
+    return result
+
+
+def _place(a: np.ndarray, sharding: NamedSharding) -> jax.Array:
+    """A host array as a global array with ``sharding`` (each process supplies its shards)."""
+    return jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx])
+
+
+@functools.lru_cache(maxsize=64)
+def _scanned_steps(step: Callable) -> Callable:
+    def run(models, carry):
+        def body(c, model):
+            out, c = step(model, c)
+            return c, out
+
+        carry, outs = jax.lax.scan(body, carry, models)
+        return outs, carry
+
+    return jax.jit(run)
+
+
+def sweep_sequential(
+    step: Callable[[LMG, Any], tuple[Any, Any]],
+    models_or_grid,
+    init: Any,
+    *,
+    chunk_size: int = 64,
+    progress: bool = True,
+) -> SweepResult:
+    """Evaluate the points one after another in (flattened, C) order, threading a carry.
+
+    ``step(model, carry) -> (output, carry)``; the carry passed to point k is the one
+    returned at point k-1 (``init`` for the first) — e.g. the previous steady state as
+    the next solve's initial guess, so that neighbouring grid points start close to
+    their answer. Runs as ``lax.scan`` on the default device, in chunks of ``chunk_size``
+    points (progress per chunk on stderr). Same inputs, result and checks as :func:`sweep`.
+    """
+    models = as_batch(models_or_grid)
+    if int(chunk_size) < 1:
+        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    shape, n = models.shape, math.prod(models.shape)
+    chunk = min(int(chunk_size), n)
+    run = _scanned_steps(step)
+    flat = _flat(models)
+
+    t0, parts, carry = time.perf_counter(), [], init
+    spans = _chunks(n, chunk)
+    for k, (start, stop) in enumerate(spans, 1):
+        # Padding repeats the last point; the carry it leaves is that point's own result again.
+        out, carry = run(_pad(flat, start, stop, chunk), carry)
+        parts.append(jax.tree.map(lambda x, m=stop - start: np.asarray(x)[:m], jax.device_get(out)))
+        _progress(progress, "sweep (sequential)", k, len(spans), stop, n, t0)
+    outputs = jax.tree.map(lambda *xs: np.concatenate(xs).reshape(shape + xs[0].shape[1:]), *parts)
+    result = SweepResult(models, outputs, shape, time.perf_counter() - t0, 1, chunk, "sequential")
+    _check_converged(result)
+    return result

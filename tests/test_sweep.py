@@ -1,0 +1,221 @@
+"""Parameter sweeps: grids, chunking, multi-device sharding, the warm-started path, output files."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import permjax
+from permjax import LMG
+from permjax.sweep import SweepResult
+
+
+def newton_fixed_point(model):
+    """A per-point iterative solve (while_loop with a data-dependent trip count): the stable
+    root of x = tanh(𝒥 x / Γ) + h by Newton, with its residual and iteration count."""
+
+    def g(x):
+        return x - jnp.tanh(model.J * x / model.Gamma) - model.h
+
+    def cond(c):
+        x, k = c
+        return (jnp.abs(g(x)) > 1e-14) & (k < 50)
+
+    def body(c):
+        x, k = c
+        return x - g(x) / jax.grad(g)(x), k + 1
+
+    x, k = jax.lax.while_loop(cond, body, (jnp.asarray(2.0), 0))
+    return {"x": x, "diagnostics": {"residual": jnp.abs(g(x)), "iterations": k, "converged": jnp.abs(g(x)) < 1e-12}}
+
+
+G_AXIS = np.linspace(1.0, 4.0, 31)
+
+
+def test_grid_is_the_outer_product_in_keyword_order():
+    g = permjax.grid(h=0.25, Gamma=[1.0, 2.0, 3.0], J=[2.0, 5.0])
+    assert g.shape == (3, 2)
+    np.testing.assert_array_equal(g.Gamma, [[1, 1], [2, 2], [3, 3]])
+    np.testing.assert_array_equal(g.J, [[2, 5], [2, 5], [2, 5]])
+    np.testing.assert_array_equal(g.h, np.full((3, 2), 0.25))
+    np.testing.assert_array_equal(g.gamma, np.full((3, 2), LMG().gamma))
+
+
+@pytest.mark.parametrize(
+    "axes,match",
+    [
+        ({"Gamma": []}, "empty"),
+        ({"Gamma": [1.0, np.nan]}, "Gamma"),
+        ({"h": [0.0, np.inf]}, "h"),
+        ({"gamma": [1.0, -1.0]}, "gamma"),
+        ({"Gamma": [[1.0, 2.0]]}, "1-D"),
+        ({"Delta": [1.0]}, "unknown"),
+    ],
+)
+def test_bad_grid_raises(axes, match):
+    with pytest.raises(ValueError, match=match):
+        permjax.grid(**axes)
+    with pytest.raises(ValueError, match=match):
+        permjax.sweep(permjax.mi_thermo_analytic, axes, progress=False)
+
+
+def test_bad_batches_raise():
+    with pytest.raises(ValueError, match="empty"):
+        permjax.sweep(permjax.mi_thermo_analytic, [], progress=False)
+    with pytest.raises(ValueError, match="empty"):
+        permjax.sweep(permjax.mi_thermo_analytic, LMG(Gamma=np.zeros(0)), progress=False)
+    # a batch built around the constructor is re-validated
+    smuggled = jax.tree.map(lambda x: x * np.array([1.0, np.nan]), LMG(h=0.0))
+    with pytest.raises(ValueError, match="finite"):
+        permjax.sweep(permjax.mi_thermo_analytic, smuggled, progress=False)
+    with pytest.raises(ValueError, match="chunk_size"):
+        permjax.sweep(permjax.mi_thermo_analytic, {"Gamma": [1.0]}, chunk_size=0, progress=False)
+
+
+def test_sweep_matches_pointwise_evaluation_and_chunking_changes_nothing():
+    axes = {"J": 3.0, "h": 0.0, "Gamma": G_AXIS, "gamma": [1.0, 1.5]}
+    pointwise = np.array(
+        [[permjax.mi_thermo_analytic(LMG(3.0, 0.0, G, g)) for g in (1.0, 1.5)] for G in G_AXIS]
+    )
+    for chunk in (5, 16, 1000):
+        res = permjax.sweep(permjax.mi_thermo_analytic, axes, chunk_size=chunk, progress=False)
+        assert res.shape == (31, 2) and res.outputs.shape == (31, 2)
+        assert res.chunk_size == min(chunk, 62)
+        np.testing.assert_allclose(res.outputs, pointwise, rtol=1e-14, atol=1e-16)
+    # and for an iterative per-point solve (while_loop trip counts differ between points)
+    ref = [newton_fixed_point(LMG(J=3.0, h=h, Gamma=G)) for h in (0.0, 0.3) for G in G_AXIS[:8]]
+    for chunk in (3, 64):
+        res = permjax.sweep(newton_fixed_point, {"h": [0.0, 0.3], "Gamma": G_AXIS[:8]}, chunk_size=chunk, progress=False)
+        np.testing.assert_allclose(res.outputs["x"].ravel(), [float(r["x"]) for r in ref], rtol=1e-14)
+        np.testing.assert_array_equal(
+            res.outputs["diagnostics"]["iterations"].ravel(), [int(r["diagnostics"]["iterations"]) for r in ref]
+        )
+
+
+def test_list_of_models_and_progress(capsys):
+    models = [LMG(3.0, 0.0, G, 1.0) for G in (1.3, 1.7, 2.9)]
+    res = permjax.sweep(permjax.mi_thermo_analytic, models, chunk_size=2)
+    assert res.shape == (3,)
+    np.testing.assert_allclose(res.outputs, [permjax.mi_thermo_analytic(m) for m in models], rtol=1e-15)
+    err = capsys.readouterr().err.splitlines()
+    assert err == [l for l in err if l.startswith("sweep: chunk")] and len(err) == 2
+    assert "chunk 2/2, 3/3 points" in err[-1]
+
+
+def test_table_csv_json_roundtrip(tmp_path):
+    def fn(m):
+        mz, mxy, omega = permjax.limit_cycle_h0(m)
+        return {"mi": permjax.mi_thermo_analytic(m), "m": jnp.stack([mxy, 0.0 * mxy, mz]), "cycle": m.Gamma > m.gamma}
+
+    res = permjax.sweep(fn, {"h": 0.0, "Gamma": G_AXIS[:6]}, progress=False)
+    cols = res.columns()
+    assert list(cols) == ["J", "h", "Gamma", "gamma", "cycle", "m[0]", "m[1]", "m[2]", "mi"]
+    table = res.table().splitlines()
+    assert len(table) == 7 and table[0].split() == list(cols)
+    assert table[1].split()[4] == "False" and table[2].split()[4] == "True"
+
+    res.to_csv(tmp_path / "s.csv")
+    data = np.genfromtxt(tmp_path / "s.csv", delimiter=",", names=True, dtype=None, encoding=None)
+    np.testing.assert_array_equal(data["Gamma"], G_AXIS[:6])
+    np.testing.assert_array_equal(data["mi"], cols["mi"])  # 17 digits: exact round trip
+    np.testing.assert_array_equal(data["m2"], cols["m[2]"])
+
+    res.to_json(tmp_path / "s.json")
+    record = json.loads((tmp_path / "s.json").read_text())
+    assert record["shape"] == [6] and record["method"] == "vmap"
+    np.testing.assert_array_equal(record["columns"]["mi"], cols["mi"])
+    assert record["columns"]["cycle"] == cols["cycle"].tolist()
+
+
+def test_unconverged_points_warn_with_their_residual():
+    def fn(m):
+        r = jnp.abs(m.Gamma - 2.0)
+        return {"mi": m.Gamma, "diagnostics": {"residual": r, "converged": r < 0.5}}
+
+    with pytest.warns(RuntimeWarning, match=r"4 of 6 points did not converge.*Gamma=1.*residual=1"):
+        permjax.sweep(fn, {"Gamma": [1.0, 1.5, 2.0, 2.2, 2.6, 3.0]}, progress=False)
+
+
+def test_sequential_sweep_threads_the_carry_across_chunks():
+    def step(model, prev):
+        mi = permjax.mi_thermo_analytic(model)
+        return {"mi": mi, "prev": prev}, mi
+
+    axes = {"h": 0.0, "Gamma": G_AXIS[:10], "gamma": [1.0, 1.2]}
+    res = permjax.sweep_sequential(step, axes, -1.0, chunk_size=3, progress=False)
+    assert res.method == "sequential" and res.shape == (10, 2)
+    flat_mi, flat_prev = res.outputs["mi"].ravel(), res.outputs["prev"].ravel()
+    assert flat_prev[0] == -1.0
+    np.testing.assert_array_equal(flat_prev[1:], flat_mi[:-1])
+    direct = permjax.sweep(permjax.mi_thermo_analytic, axes, progress=False)
+    np.testing.assert_allclose(res.outputs["mi"], direct.outputs, rtol=1e-15)
+
+
+def test_warm_start_cuts_newton_iterations():
+    """The carry is a usable initial guess: warm-started Newton needs fewer iterations."""
+
+    def solve(model, x0):
+        g = lambda x: x - jnp.tanh(model.J * x / model.Gamma) - model.h
+
+        def body(c):
+            x, k = c
+            return x - g(x) / jax.grad(g)(x), k + 1
+
+        x, k = jax.lax.while_loop(lambda c: (jnp.abs(g(c[0])) > 1e-13) & (c[1] < 50), body, (x0, 0))
+        return {"x": x, "iterations": k}, x
+
+    axes = {"h": 0.1, "Gamma": np.linspace(1.0, 2.0, 21)}
+    warm = permjax.sweep_sequential(solve, axes, jnp.asarray(2.0), progress=False)
+    cold = permjax.sweep(lambda m: solve(m, jnp.asarray(2.0))[0], axes, progress=False)
+    np.testing.assert_allclose(warm.outputs["x"], cold.outputs["x"], rtol=1e-12)
+    assert warm.outputs["iterations"].sum() < cold.outputs["iterations"].sum()
+
+
+MULTI_DEVICE_SCRIPT = textwrap.dedent(
+    """
+    import json, sys
+    import jax, numpy as np
+    import permjax
+    sys.path.insert(0, {tests!r})
+    from test_sweep import newton_fixed_point, G_AXIS
+    assert len(jax.devices()) == 4, jax.devices()
+    axes = {{"h": [0.0, 0.3], "Gamma": G_AXIS[:15]}}
+    a = permjax.sweep(permjax.mi_thermo_analytic, {{"h": 0.0, "Gamma": G_AXIS, "gamma": [1.0, 1.5]}}, chunk_size=6, progress=False)
+    b = permjax.sweep(newton_fixed_point, axes, chunk_size=6, progress=False)
+    print(json.dumps({{"n_devices": [a.n_devices, b.n_devices], "chunk": [a.chunk_size, b.chunk_size],
+                      "mi": a.outputs.tolist(), "x": b.outputs["x"].tolist(),
+                      "iterations": b.outputs["diagnostics"]["iterations"].tolist()}}))
+    """
+)
+
+
+def test_four_host_devices_match_one_device():
+    tests = os.path.dirname(os.path.abspath(__file__))
+    env = {**os.environ, "XLA_FLAGS": "--xla_force_host_platform_device_count=4", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run(
+        [sys.executable, "-c", MULTI_DEVICE_SCRIPT.format(tests=tests)],
+        env=env, capture_output=True, text=True, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    four = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert four["n_devices"] == [4, 4] and four["chunk"] == [8, 8]  # 6 rounded up to a multiple of 4
+
+    a = permjax.sweep(permjax.mi_thermo_analytic, {"h": 0.0, "Gamma": G_AXIS, "gamma": [1.0, 1.5]}, chunk_size=6, progress=False)
+    b = permjax.sweep(newton_fixed_point, {"h": [0.0, 0.3], "Gamma": G_AXIS[:15]}, chunk_size=6, progress=False)
+    assert a.n_devices == 1
+    np.testing.assert_allclose(four["mi"], a.outputs, rtol=1e-14, atol=1e-16)
+    np.testing.assert_allclose(four["x"], b.outputs["x"], rtol=1e-14)
+    np.testing.assert_array_equal(four["iterations"], b.outputs["diagnostics"]["iterations"])
+
+
+def test_result_is_a_pytree():
+    res = permjax.sweep(permjax.mi_thermo_analytic, {"h": 0.0, "Gamma": [1.5, 2.5]}, progress=False)
+    assert isinstance(res, SweepResult)
+    leaves = jax.tree.leaves(res)
+    assert len(leaves) == 5  # four parameters + the output
