@@ -45,13 +45,13 @@ def _positive_int(text: str) -> int:
     return n
 
 
-def add_model_flags(p: argparse.ArgumentParser, **defaults) -> None:
-    """The shared model flags; ``defaults`` overrides the paper's values."""
+def add_model_flags(p: argparse.ArgumentParser, value_type=_finite_float, **defaults) -> None:
+    """The shared model flags; ``defaults`` overrides the paper's values, ``value_type`` parses them."""
     d = {**DEFAULTS, **defaults}
-    p.add_argument("--J", type=_finite_float, default=d["J"], help=f"exchange coupling 𝒥 (default {d['J']})")
-    p.add_argument("--h", type=_finite_float, default=d["h"], help=f"transverse field h (default {d['h']})")
-    p.add_argument("--Gamma", type=_finite_float, default=d["Gamma"], help=f"collective decay Γ >= 0 (default {d['Gamma']})")
-    p.add_argument("--gamma", type=_finite_float, default=d["gamma"], help=f"local pumping γ > 0 (default {d['gamma']}; the unit of rates)")
+    p.add_argument("--J", type=value_type, default=d["J"], help=f"exchange coupling 𝒥 (default {d['J']})")
+    p.add_argument("--h", type=value_type, default=d["h"], help=f"transverse field h (default {d['h']})")
+    p.add_argument("--Gamma", type=value_type, default=d["Gamma"], help=f"collective decay Γ >= 0 (default {d['Gamma']})")
+    p.add_argument("--gamma", type=value_type, default=d["gamma"], help=f"local pumping γ > 0 (default {d['gamma']}; the unit of rates)")
 
 
 def add_json_flag(p: argparse.ArgumentParser) -> None:
@@ -111,6 +111,103 @@ def _cmd_thermo(args) -> None:
     emit(args, record, lines)
 
 
+# --- sweep and optimize ----------------------------------------------------------------------
+
+RANGE_HELP = (
+    "Each model flag takes a number (1.68), an inclusive range START:STOP:COUNT "
+    "(1:4:31 is 31 evenly spaced values from 1 to 4), or a comma list (0,0.5); "
+    "the grid is the outer product, in the order J, h, Gamma, gamma"
+)
+DEFAULT_BOUNDS = {"J": (0.5, 6.0), "h": (0.0, 2.0), "Gamma": (1.0, 4.0), "gamma": (0.25, 4.0)}
+
+
+def _axis_values(text: str):
+    """A grid axis: ``x``, ``START:STOP:COUNT`` (inclusive, evenly spaced) or ``a,b,c``."""
+    import numpy as np
+
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise argparse.ArgumentTypeError(f"a range is START:STOP:COUNT, got {text!r}")
+        start, stop = _finite_float(parts[0]), _finite_float(parts[1])
+        count = _positive_int(parts[2])
+        return np.linspace(start, stop, count)
+    if "," in text:
+        return np.array([_finite_float(t) for t in text.split(",")])
+    return _finite_float(text)
+
+
+def _bounds_item(text: str) -> tuple[str, tuple[float, float]]:
+    """``NAME=LO,HI`` → (name, (lo, hi))."""
+    name, sep, rest = text.partition("=")
+    lohi = rest.split(",")
+    if not sep or len(lohi) != 2:
+        raise argparse.ArgumentTypeError(f"bounds are NAME=LO,HI (e.g. Gamma=1,4), got {text!r}")
+    return name.strip(), (_finite_float(lohi[0]), _finite_float(lohi[1]))
+
+
+def _mi_function(N):
+    """I_M/N as a function of one model: mi_thermo (N → ∞) or mi_finite at fixed N."""
+    import functools
+
+    if N is None:
+        from .attractor import mi_thermo
+
+        return mi_thermo
+    from . import mi_finite
+
+    return functools.partial(mi_finite, N)
+
+
+def _limit_label(N) -> str:
+    return "N -> infinity" if N is None else f"N = {N}"
+
+
+def _cmd_sweep(args) -> None:
+    from .sweep import grid, sweep
+
+    models = grid(J=args.J, h=args.h, Gamma=args.Gamma, gamma=args.gamma)
+    if args.out is not None and not args.out.endswith((".csv", ".json")):
+        raise ValueError(f"--out must end in .csv or .json, got {args.out!r}")
+    res = sweep(_mi_function(args.N), models, chunk_size=args.chunk_size, progress=not args.quiet)
+    if args.out is not None:
+        (res.to_csv if args.out.endswith(".csv") else res.to_json)(args.out)
+    record = {"N": args.N, **res.to_json(), "out": args.out}
+    lines = [
+        f"{_limit_label(args.N)}, {res.n_points} points on {res.n_devices} device(s), {res.seconds:.3f} s",
+        res.table(),
+    ] + ([f"written to {args.out}"] if args.out else [])
+    emit(args, record, lines)
+
+
+def _cmd_optimize(args) -> None:
+    from .optimize import maximize
+
+    over = tuple(args.over or ["Gamma"])
+    bounds = {p: DEFAULT_BOUNDS[p] for p in over}
+    for name, lohi in args.bounds or []:
+        if name not in over:
+            raise ValueError(f"--bounds {name}=... given but {name} is not optimised (--over {name})")
+        bounds[name] = lohi
+    model = model_from_args(args)
+    t0 = time.perf_counter()
+    res = maximize(_mi_function(args.N), model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
+    record = {"N": args.N, "bounds": bounds, **res.as_dict(), "seconds": time.perf_counter() - t0}
+    lines = [
+        f"maximise I_M/N ({_limit_label(args.N)}) over {', '.join(over)}; fixed: {model.as_dict()}",
+        *(f"{p:<9} = {v:.10g}   (bounds {bounds[p][0]:g}, {bounds[p][1]:g})" for p, v in res.params.items()),
+        f"I_M/N     = {float(res.value):.12g}",
+        f"|grad|    = {float(res.grad_norm):.3g}   converged = {res.converged}   steps = {res.steps}",
+        f"starts    = {len(res.start_values)}: values {', '.join(f'{v:.8g}' for v in res.start_values)}",
+        f"seconds   = {record['seconds']:.3f}",
+    ]
+    emit(args, record, lines)
+
+
+def _add_N_flag(p) -> None:
+    p.add_argument("--N", type=_positive_int, default=None, help="finite N: exact mi_finite at this N (default: N -> infinity, mi_thermo)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     from . import __version__
 
@@ -127,6 +224,36 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_thermo)
+
+    p = sub.add_parser(
+        "sweep",
+        help="I_M/N over a parameter grid (vmap in chunks, sharded over all devices)",
+        description="Evaluate I_M/N over a grid of models. " + RANGE_HELP + ".",
+    )
+    add_model_flags(p, value_type=_axis_values)
+    _add_N_flag(p)
+    p.add_argument("--out", default=None, help="also write the table to this .csv or .json file")
+    p.add_argument("--chunk-size", type=_positive_int, default=256, help="points evaluated at once (default 256)")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_sweep)
+
+    p = sub.add_parser(
+        "optimize",
+        help="maximise I_M/N over chosen parameters by bounded multi-start gradient ascent",
+        description="Maximise I_M/N over the parameters named by --over (L-BFGS on a sigmoid "
+        "reparametrisation of the bounds; several starts). The model flags fix the others. "
+        "Default bounds: " + ", ".join(f"{k}={lo:g},{hi:g}" for k, (lo, hi) in DEFAULT_BOUNDS.items()) + ".",
+    )
+    add_model_flags(p)
+    _add_N_flag(p)
+    p.add_argument("--over", action="append", choices=("J", "h", "Gamma", "gamma"), help="a parameter to optimise (repeatable; default Gamma)")
+    p.add_argument("--bounds", action="append", type=_bounds_item, metavar="NAME=LO,HI", help="bounds of an optimised parameter (repeatable)")
+    p.add_argument("--steps", type=_positive_int, default=100, help="maximum optimiser steps per start (default 100)")
+    p.add_argument("--starts", type=_positive_int, default=4, help="number of starts (default 4)")
+    p.add_argument("--gtol", type=_finite_float, default=1e-8, help="convergence: projected gradient norm below this (default 1e-8)")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_optimize)
 
     return parser
 

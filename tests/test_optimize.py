@@ -105,3 +105,27 @@ def test_batched_model_or_vector_objective_raises():
         permjax.maximize(permjax.mi_thermo_analytic, LMG(h=0.0, Gamma=[1.5, 2.0]), bounds={"Gamma": (1.0, 2.0)})
     with pytest.raises(ValueError, match="scalar"):
         permjax.maximize(lambda m: jnp.stack([m.Gamma, m.h]), LMG(h=0.0), bounds={"Gamma": (1.0, 2.0)})
+
+
+def test_cli_optimize(monkeypatch, capsys):
+    import json
+
+    from permjax import cli
+
+    monkeypatch.setattr(cli, "_mi_function", lambda N: permjax.mi_thermo_analytic)
+    assert cli.main(["optimize", "--h", "0", "--over", "Gamma", "--bounds", "Gamma=1.05,4", "--starts", "2", "--json"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    ref = minimize_scalar(lambda G: -eq18_numpy(G), bounds=(1.05, 4.0), method="bounded", options={"xatol": 1e-12})
+    assert record["converged"] and record["steps"] <= 100 and record["bounds"] == {"Gamma": [1.05, 4.0]}
+    assert abs(record["params"]["Gamma"] - ref.x) < 1e-6 and abs(record["value"] + ref.fun) < 1e-12
+    assert len(record["starts"]["value"]) == 2
+
+    for flags, match in [
+        (["--bounds", "Gamma=1"], "NAME=LO,HI"),
+        (["--bounds", "h=0,1"], "not optimised"),
+        (["--over", "Delta"], "invalid choice"),
+        (["--bounds", "Gamma=3,1"], "lo < hi"),
+    ]:
+        assert cli.main(["optimize", "--h", "0", *flags]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and match in err[0], err

@@ -219,3 +219,42 @@ def test_result_is_a_pytree():
     assert isinstance(res, SweepResult)
     leaves = jax.tree.leaves(res)
     assert len(leaves) == 5  # four parameters + the output
+
+
+def test_cli_sweep_range_syntax_and_files(tmp_path, monkeypatch, capsys):
+    from permjax import cli
+
+    monkeypatch.setattr(cli, "_mi_function", lambda N: permjax.mi_thermo_analytic)
+    out = tmp_path / "r.csv"
+    assert cli.main(["sweep", "--h", "0", "--Gamma", "1:4:31", "--gamma", "1,1.5", "--out", str(out), "--json", "--quiet"]) == 0
+    record = json.loads(capsys.readouterr().out)
+    assert record["shape"] == [31, 2] and record["out"] == str(out)
+    expected = [[float(permjax.mi_thermo_analytic(LMG(3.0, 0.0, G, g))) for g in (1.0, 1.5)] for G in G_AXIS]
+    np.testing.assert_allclose(np.reshape(record["columns"]["value"], (31, 2)), expected, rtol=1e-14, atol=1e-16)
+    data = np.genfromtxt(out, delimiter=",", names=True)
+    np.testing.assert_array_equal(data["value"], record["columns"]["value"])
+    np.testing.assert_array_equal(data["Gamma"], np.repeat(G_AXIS, 2))
+
+    assert cli.main(["sweep", "--h", "0", "--Gamma", "1.5,2.5", "--quiet"]) == 0
+    text = capsys.readouterr().out.splitlines()
+    assert "2 points" in text[0] and text[1].split() == ["J", "h", "Gamma", "gamma", "value"]
+
+
+@pytest.mark.parametrize(
+    "flags,match",
+    [
+        (["--Gamma", "1:4"], "START:STOP:COUNT"),
+        (["--Gamma", "1:4:0"], ">= 1"),
+        (["--Gamma", "1:nan:3"], "finite"),
+        (["--h", "0,x"], "not a number"),
+        (["--Gamma", "-1,2"], "Gamma"),
+        (["--out", "r.txt"], ".csv or .json"),
+    ],
+)
+def test_cli_sweep_bad_input_is_one_line_exit_2(flags, match, monkeypatch, capsys):
+    from permjax import cli
+
+    monkeypatch.setattr(cli, "_mi_function", lambda N: permjax.mi_thermo_analytic)
+    assert cli.main(["sweep", "--h", "0", "--quiet", *flags]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("permjax: error:") and match in err[0]
