@@ -9,6 +9,7 @@ jax.config.update("jax_enable_x64", True)
 
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
 from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
+from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
 from .model import LMG, validate_N  # noqa: E402
 from .optimize import MaximizeResult, maximize  # noqa: E402
 from .sweep import SweepResult, grid, sweep, sweep_sequential  # noqa: E402
@@ -31,4 +32,7 @@ __all__ = [
     "SweepResult",
     "maximize",
     "MaximizeResult",
+    "ground_state",
+    "mi_ground",
+    "GroundState",
 ]
