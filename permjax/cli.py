@@ -45,13 +45,21 @@ def _positive_int(text: str) -> int:
     return n
 
 
-def add_model_flags(p: argparse.ArgumentParser, value_type=_finite_float, **defaults) -> None:
-    """The shared model flags; ``defaults`` overrides the paper's values, ``value_type`` parses them."""
+MODEL_FLAG_HELP = {
+    "J": "exchange coupling 𝒥, in units of γ",
+    "h": "transverse field h, in units of γ",
+    "Gamma": "collective decay Γ >= 0, in units of γ",
+    "gamma": "local pumping γ > 0 (the unit of rates)",
+}
+
+
+def add_model_flags(p: argparse.ArgumentParser, value_type=_finite_float, names=tuple(DEFAULTS), help=None, **defaults) -> None:
+    """The shared model flags ``names`` (all four by default); ``defaults`` overrides the paper's
+    values, ``help`` the help texts, ``value_type`` parses them."""
     d = {**DEFAULTS, **defaults}
-    p.add_argument("--J", type=value_type, default=d["J"], help=f"exchange coupling 𝒥 (default {d['J']})")
-    p.add_argument("--h", type=value_type, default=d["h"], help=f"transverse field h (default {d['h']})")
-    p.add_argument("--Gamma", type=value_type, default=d["Gamma"], help=f"collective decay Γ >= 0 (default {d['Gamma']})")
-    p.add_argument("--gamma", type=value_type, default=d["gamma"], help=f"local pumping γ > 0 (default {d['gamma']}; the unit of rates)")
+    texts = {**MODEL_FLAG_HELP, **(help or {})}
+    for name in names:
+        p.add_argument(f"--{name}", type=value_type, default=d[name], help=f"{texts[name]} (default {d[name]:g})")
 
 
 def add_json_flag(p: argparse.ArgumentParser) -> None:
@@ -204,6 +212,48 @@ def _cmd_optimize(args) -> None:
     emit(args, record, lines)
 
 
+def _cmd_ground(args) -> None:
+    from .groundstate import ground_state
+
+    t0 = time.perf_counter()
+    g = ground_state(args.N, args.J, args.h)
+    mi = float(g.mi)
+    seconds = time.perf_counter() - t0
+    record = {
+        "N": args.N,
+        "J": args.J,
+        "h": args.h,
+        "mi_per_N": mi,
+        "energy": float(g.energy),
+        "m": [float(v) for v in g.m],
+        "diagnostics": g.diagnostics_dict(),
+        "seconds": seconds,
+    }
+    lines = [
+        f"ground state, N = {args.N}, J = {args.J:g}, h = {args.h:g} (J = N/2 block)",
+        f"I_M/N     = {mi:.12g}",
+        f"energy    = {record['energy']:.12g}",
+        f"m         = ({', '.join(f'{v:.8g}' for v in record['m'])})",
+        f"gap       = {float(g.gap):.6g}   residual = {float(g.residual):.3g}",
+        f"seconds   = {seconds:.3f}",
+    ]
+    emit(args, record, lines)
+
+
+def _cmd_figure(args) -> None:
+    from .figures import make_figure
+
+    res = make_figure(args.name, out_dir=args.out, quick=args.quick, progress=not args.quiet)
+    record = res.as_dict()
+    lines = [
+        f"figure {args.name}{' (quick)' if args.quick else ''}: {res.n_points} points "
+        f"({res.n_cached} from cache) in {res.seconds:.1f} s",
+        f"png       = {res.png}",
+        f"csv       = {res.csv}",
+    ]
+    emit(args, record, lines)
+
+
 def _add_N_flag(p) -> None:
     p.add_argument("--N", type=_positive_int, default=None, help="finite N: exact mi_finite at this N (default: N -> infinity, mi_thermo)")
 
@@ -255,6 +305,38 @@ def build_parser() -> argparse.ArgumentParser:
     add_json_flag(p)
     p.set_defaults(func=_cmd_optimize)
 
+    p = sub.add_parser(
+        "ground",
+        help="I_M/N = b(|m|) in the ground state of the ferromagnetic LMG model (Appendix B)",
+        description="Ground state of H = (J/N)(Jx^2 + Jy^2) + h Jx for J < 0 in the J = N/2 block "
+        "(O(N), N in the thousands is fast). Energies in the units of J and h. At h = 0 and odd N "
+        "the h -> 0+ state is returned.",
+    )
+    p.add_argument("--N", type=_positive_int, default=100, help="number of qubits N >= 1 (default 100)")
+    add_model_flags(
+        p,
+        names=("J", "h"),
+        J=-1.0,
+        h=0.01,
+        help={"J": "exchange coupling 𝒥 < 0 (ferromagnetic)", "h": "transverse field h, in the units of 𝒥"},
+    )
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_ground)
+
+    p = sub.add_parser(
+        "figure",
+        help="regenerate a figure of the paper as PNG + CSV (1a, 1b, 2)",
+        description="Regenerate Fig. 1a (h = 0), Fig. 1b (h = 0.5) or Fig. 2 (ground state) of "
+        "Ptaszynski, Chudak, Esposito (2025) as DIR/figNAME.png plus the CSV behind it. Finished "
+        "points are cached in DIR/figNAME.cache.jsonl: an interrupted run resumes where it stopped.",
+    )
+    p.add_argument("name", choices=("1a", "1b", "2"), help="which figure")
+    p.add_argument("--out", default="figures", metavar="DIR", help="output folder (default ./figures)")
+    p.add_argument("--quick", action="store_true", help="small N and few points (under a minute; for tests)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    add_json_flag(p)
+    p.set_defaults(func=_cmd_figure)
+
     return parser
 
 
@@ -266,6 +348,12 @@ def main(argv=None) -> int:
     except (CLIError, ValueError) as e:
         print(f"permjax: error: {e}", file=sys.stderr)
         return 2
+    except RuntimeError as e:  # a solver that did not converge: says so with its residual
+        print(f"permjax: failed: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("permjax: interrupted (figure points finished so far are cached)", file=sys.stderr)
+        return 130
     return 0
 
 
