@@ -7,6 +7,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+from .dicke import DickeState, magnetization, mi_finite, mutual_information, steady_state  # noqa: E402
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
 from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
 from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
@@ -35,4 +36,9 @@ __all__ = [
     "ground_state",
     "mi_ground",
     "GroundState",
+    "steady_state",
+    "mi_finite",
+    "mutual_information",
+    "magnetization",
+    "DickeState",
 ]

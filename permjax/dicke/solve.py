@@ -1,0 +1,226 @@
+"""Finite-N steady state L ρ = 0, Σ_J Tr ρ_J = 1, by jitted matrix-free Krylov solves (SPEC §3).
+
+Normalisation: since Tr(L ρ) = 0 for every ρ, the augmented map A ρ = L ρ + w Tr ρ (w a fixed
+block-diagonal matrix, Tr w = 1) is nonsingular when the steady state is unique, and
+A ρ = w  ⇔  (L ρ = 0 and Tr ρ = 1). The default method, ``"cgls"``, is conjugate gradients on
+the normal equation A†A ρ = A†w (the paper's CG on L†L with the trace fixed), in its
+least-squares form CGLS, which keeps the residual r = w − Aρ explicitly.
+
+Methods form a registry: ``register_method(name)(fn)`` adds one, with signature
+
+    fn(matvec, rmatvec, b, x0, *, tol, maxiter, context) -> KrylovResult
+
+solving ``matvec(x) = b`` (``rmatvec`` is the adjoint; ``context`` carries the layout, the model
+and whether this is the transposed solve of reverse-mode differentiation, for preconditioners).
+
+Gradients: ``jax.lax.custom_linear_solve`` — derivatives of ρ w.r.t. the model come from
+implicit differentiation of A(θ) ρ = w, with the same jitted solver for the transposed system;
+iterations are never unrolled.
+"""
+
+from __future__ import annotations
+
+import functools
+import warnings
+from typing import Callable, NamedTuple
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..model import LMG, _is_concrete, validate_N
+from .layout import DickeLayout
+from .liouvillian import adjoint, block_trace, liouvillian
+from .state import DickeState, Diagnostics, block_diagnostics, mutual_information
+
+
+class ConvergenceError(RuntimeError):
+    """A steady-state solve did not reach its tolerance within ``maxiter``."""
+
+
+class KrylovResult(NamedTuple):
+    x: jax.Array
+    iterations: jax.Array
+    residual: jax.Array  # ‖b − A x‖ / ‖b‖
+
+
+class SolveContext(NamedTuple):
+    layout: DickeLayout
+    model: LMG
+    transposed: bool  # True for the transposed system Aᵀ y = c (reverse-mode derivatives)
+
+
+METHODS: dict[str, Callable] = {}
+
+
+def register_method(name: str):
+    """Decorator adding a Krylov solver to ``steady_state(method=name)``."""
+
+    def deco(fn):
+        METHODS[name] = fn
+        return fn
+
+    return deco
+
+
+def _vdot(a, b):
+    return jnp.vdot(a, b)
+
+
+def _norm(a):
+    return jnp.sqrt(jnp.real(jnp.vdot(a, a)))
+
+
+@register_method("cgls")
+def cgls(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
+    """CGLS: conjugate gradients on A†A x = A†b, stopping when ‖b − A x‖ ≤ tol ‖b‖.
+
+    One A and one A† product per iteration; a ``lax.while_loop`` (jit/vmap friendly).
+    """
+    bnorm = _norm(b)
+    r = b - matvec(x0)
+    s = rmatvec(r)
+    g = jnp.real(_vdot(s, s))
+
+    def cond(c):
+        k, _, r, _, _, _ = c
+        return (k < maxiter) & (_norm(r) > tol * bnorm)
+
+    def body(c):
+        k, x, r, s, p, g = c
+        q = matvec(p)
+        alpha = g / jnp.real(_vdot(q, q))
+        x = x + alpha * p
+        r = r - alpha * q
+        s = rmatvec(r)
+        g_new = jnp.real(_vdot(s, s))
+        p = s + (g_new / g) * p
+        return k + 1, x, r, s, p, g_new
+
+    k, x, r, *_ = jax.lax.while_loop(cond, body, (jnp.asarray(0), x0, r, s, s, g))
+    # the recursively updated residual drifts from the true one: report the true one
+    return KrylovResult(x, k, _norm(b - matvec(x)) / bnorm)
+
+
+def trace_weight(layout: DickeLayout):
+    """w = 1_valid / Σ_J(2J+1): the maximally mixed block-diagonal matrix, Tr w = 1."""
+    eye = np.eye(layout.n_M)[None] * layout.mask[:, :, None]
+    return jnp.asarray(eye / eye.sum(), dtype=jnp.complex128)
+
+
+def default_maxiter(layout: DickeLayout) -> int:
+    return max(2000, 4 * layout.n_unknowns)
+
+
+@functools.partial(jax.jit, static_argnames=("N", "method", "tol", "maxiter"))
+def _solve_full(model: LMG, x0, *, N: int, method: str, tol: float, maxiter: int):
+    """Jitted core: the full-block steady state, differentiable in ``model`` (implicitly)."""
+    layout = DickeLayout(N)
+    w = trace_weight(layout)
+
+    def augmented(rho):
+        return liouvillian(rho, model, layout) + w * block_trace(rho, layout)
+
+    solver = METHODS[method]
+
+    def solve(mv, b):
+        res = solver(mv, adjoint(mv, b), b, x0, tol=tol, maxiter=maxiter,
+                     context=SolveContext(layout, model, False))
+        return res.x, (res.iterations, res.residual)
+
+    def transpose_solve(vm, c):
+        res = solver(vm, adjoint(vm, c), c, jnp.zeros_like(c), tol=tol, maxiter=maxiter,
+                     context=SolveContext(layout, model, True))
+        return res.x, (res.iterations, res.residual)
+
+    rho, (iters, krylov_res) = jax.lax.custom_linear_solve(
+        augmented, w, solve, transpose_solve, has_aux=True
+    )
+    # the solver meets tol on the augmented residual; allow a little round-off slack over it
+    converged = krylov_res <= tol * 10
+    rho_c = jax.lax.stop_gradient(rho)
+    lres = jnp.sqrt(jnp.sum(jnp.abs(liouvillian(rho_c, model, layout)) ** 2)) / jnp.sqrt(
+        jnp.sum(jnp.abs(rho_c) ** 2)
+    )
+    diag = block_diagnostics(rho_c, jax.lax.stop_gradient(lres), iters, converged, layout)
+    return rho, diag
+
+
+def _check(x, diag: Diagnostics, on_failure: str, what: str, maxiter: int):
+    """Raise / warn on non-convergence: in Python when concrete, via equinox when traced."""
+    msg = f"{what} did not converge within maxiter={maxiter}"
+    if _is_concrete(diag.converged):
+        if not bool(np.all(np.asarray(diag.converged))):
+            full = f"{msg}: residual |L rho|/|rho| = {np.max(np.asarray(diag.residual)):.3e}, " \
+                   f"iterations = {np.max(np.asarray(diag.iterations))}"
+            if on_failure == "raise":
+                raise ConvergenceError(full)
+            warnings.warn(full, RuntimeWarning, stacklevel=3)
+        return x, diag
+    if on_failure == "raise":
+        return eqx.error_if((x, diag), ~diag.converged, msg)
+    jax.debug.callback(_warn_traced, diag.converged, diag.residual, diag.iterations, msg)
+    return x, diag
+
+
+def _warn_traced(converged, residual, iterations, msg):
+    if not np.all(converged):
+        warnings.warn(f"{msg}: residual {np.max(residual):.3e}, iterations {np.max(iterations)}",
+                      RuntimeWarning)
+
+
+def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = None,
+                 method: str = "auto", on_failure: str = "raise", x0=None) -> DickeState:
+    """The steady state of the LMG master equation for N qubits in the Dicke basis (SPEC §3).
+
+    Solves L ρ = 0, Σ_J Tr ρ_J = 1 matrix-free (Eqs. 23–26). Returns a ``DickeState`` whose
+    ``diagnostics`` hold ‖Lρ‖/‖ρ‖, iterations, converged, trace, Hermiticity error and the
+    smallest block eigenvalue.
+
+    Args:
+        N: number of qubits, an integer ≥ 2 (static: each N compiles once).
+        model: ``LMG`` with scalar leaves (``jax.vmap`` over a batch of models).
+        tol: relative residual ‖w − Aρ‖/‖w‖ of the augmented system at which to stop.
+        maxiter: iteration cap (default ``max(2000, 4 Σ_J(2J+1)²)``).
+        method: ``"auto"`` (currently ``"cgls"``) or any name in ``METHODS``.
+        on_failure: ``"raise"`` (``ConvergenceError``; inside jit an equinox runtime error) or
+            ``"warn"`` (return with ``converged=False`` and a ``RuntimeWarning`` carrying the
+            residual).
+        x0: initial guess, shape (n_J, N+1, N+1) (default: maximally mixed over Dicke states).
+
+    Differentiable w.r.t. ``model`` by implicit differentiation (``custom_linear_solve``).
+    """
+    N = validate_N(N, minimum=2)
+    if not isinstance(model, LMG):
+        raise ValueError(f"model must be a permjax.LMG, got {type(model).__name__}")
+    if on_failure not in ("raise", "warn"):
+        raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
+    if method == "auto":
+        method = "cgls"
+    if method not in METHODS:
+        raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(METHODS)}")
+    if not (isinstance(tol, (float, int)) and 0 < tol < 1):
+        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    layout = DickeLayout(N)
+    maxiter = default_maxiter(layout) if maxiter is None else int(maxiter)
+    if maxiter < 1:
+        raise ValueError(f"maxiter must be >= 1, got {maxiter}")
+    if x0 is None:
+        x0 = trace_weight(layout)
+    else:
+        x0 = jnp.asarray(x0, dtype=jnp.complex128)
+        if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
+            raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
+    rho, diag = _solve_full(model, x0, N=N, method=method, tol=float(tol), maxiter=maxiter)
+    rho, diag = _check(rho, diag, on_failure, f"steady_state(N={N}, method={method!r})", maxiter)
+    return DickeState(rho, diag, N)
+
+
+def mi_finite(N, model: LMG, **kwargs):
+    """I_M/N in the finite-N steady state (Eqs. 27–29); differentiable w.r.t. the model.
+
+    ``kwargs`` go to ``steady_state`` (tol, maxiter, method, on_failure).
+    """
+    state = steady_state(N, model, **kwargs)
+    return mutual_information(state) / state.N
