@@ -90,17 +90,18 @@ def cgls(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
     def body(c):
         k, x, r, s, p, g = c
         q = matvec(p)
-        alpha = g / jnp.real(_vdot(q, q))
+        qq = jnp.real(_vdot(q, q))
+        alpha = jnp.where(qq > 0, g / jnp.where(qq > 0, qq, 1.0), 0.0)
         x = x + alpha * p
         r = r - alpha * q
         s = rmatvec(r)
         g_new = jnp.real(_vdot(s, s))
-        p = s + (g_new / g) * p
+        p = s + jnp.where(g > 0, g_new / jnp.where(g > 0, g, 1.0), 0.0) * p
         return k + 1, x, r, s, p, g_new
 
     k, x, r, *_ = jax.lax.while_loop(cond, body, (jnp.asarray(0), x0, r, s, s, g))
     # the recursively updated residual drifts from the true one: report the true one
-    return KrylovResult(x, k, _norm(b - matvec(x)) / bnorm)
+    return KrylovResult(x, k, _norm(b - matvec(x)) / jnp.where(bnorm > 0, bnorm, 1.0))
 
 
 def trace_weight(layout: DickeLayout):
@@ -113,8 +114,8 @@ def default_maxiter(layout: DickeLayout) -> int:
     return max(2000, 4 * layout.n_unknowns)
 
 
-@functools.partial(jax.jit, static_argnames=("N", "method", "tol", "maxiter"))
-def _solve_full(model: LMG, x0, *, N: int, method: str, tol: float, maxiter: int):
+@functools.partial(jax.jit, static_argnames=("N", "method", "tol", "maxiter", "on_failure"))
+def _solve_full(model: LMG, x0, *, N: int, method: str, tol: float, maxiter: int, on_failure: str = "raise"):
     """Jitted core: the full-block steady state, differentiable in ``model`` (implicitly)."""
     layout = DickeLayout(N)
     w = trace_weight(layout)
@@ -123,16 +124,24 @@ def _solve_full(model: LMG, x0, *, N: int, method: str, tol: float, maxiter: int
         return liouvillian(rho, model, layout) + w * block_trace(rho, layout)
 
     solver = METHODS[method]
+    # A maps the valid entries (|M|, |M′| ≤ J) to themselves and annihilates padding; a
+    # right-hand side (e.g. a cotangent) is projected onto the valid entries, exactly.
+    valid = jnp.asarray(layout.block_mask, dtype=jnp.complex128)
 
     def solve(mv, b):
+        b = b * valid
         res = solver(mv, adjoint(mv, b), b, x0, tol=tol, maxiter=maxiter,
                      context=SolveContext(layout, model, False))
         return res.x, (res.iterations, res.residual)
 
     def transpose_solve(vm, c):
+        c = c * valid
         res = solver(vm, adjoint(vm, c), c, jnp.zeros_like(c), tol=tol, maxiter=maxiter,
                      context=SolveContext(layout, model, True))
-        return res.x, (res.iterations, res.residual)
+        x = _flag_traced(res.x, res.residual <= 10 * tol, res.residual, res.iterations, on_failure,
+                         f"adjoint (gradient) solve of steady_state(N={N}, method={method!r}) "
+                         f"did not converge within maxiter={maxiter}")
+        return x, (res.iterations, res.residual)
 
     rho, (iters, krylov_res) = jax.lax.custom_linear_solve(
         augmented, w, solve, transpose_solve, has_aux=True
@@ -147,6 +156,20 @@ def _solve_full(model: LMG, x0, *, N: int, method: str, tol: float, maxiter: int
     return rho, diag
 
 
+def _flag_traced(x, ok, residual, iterations, on_failure: str, msg: str):
+    """Inside traced code: an equinox runtime error ("raise") or a RuntimeWarning ("warn")."""
+    if on_failure == "raise":
+        return eqx.error_if(x, ~ok, msg)
+    jax.debug.callback(_warn_traced, ok, residual, iterations, msg)
+    return x
+
+
+def _warn_traced(ok, residual, iterations, msg):
+    if not np.all(ok):
+        warnings.warn(f"{msg}: residual {np.max(residual):.3e}, iterations {np.max(iterations)}",
+                      RuntimeWarning)
+
+
 def _check(x, diag: Diagnostics, on_failure: str, what: str, maxiter: int):
     """Raise / warn on non-convergence: in Python when concrete, via equinox when traced."""
     msg = f"{what} did not converge within maxiter={maxiter}"
@@ -158,16 +181,8 @@ def _check(x, diag: Diagnostics, on_failure: str, what: str, maxiter: int):
                 raise ConvergenceError(full)
             warnings.warn(full, RuntimeWarning, stacklevel=3)
         return x, diag
-    if on_failure == "raise":
-        return eqx.error_if((x, diag), ~diag.converged, msg)
-    jax.debug.callback(_warn_traced, diag.converged, diag.residual, diag.iterations, msg)
+    x, diag = _flag_traced((x, diag), diag.converged, diag.residual, diag.iterations, on_failure, msg)
     return x, diag
-
-
-def _warn_traced(converged, residual, iterations, msg):
-    if not np.all(converged):
-        warnings.warn(f"{msg}: residual {np.max(residual):.3e}, iterations {np.max(iterations)}",
-                      RuntimeWarning)
 
 
 def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = None,
@@ -212,7 +227,8 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
         x0 = jnp.asarray(x0, dtype=jnp.complex128)
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
-    rho, diag = _solve_full(model, x0, N=N, method=method, tol=float(tol), maxiter=maxiter)
+    rho, diag = _solve_full(model, x0, N=N, method=method, tol=float(tol), maxiter=maxiter,
+                            on_failure=on_failure)
     rho, diag = _check(rho, diag, on_failure, f"steady_state(N={N}, method={method!r})", maxiter)
     return DickeState(rho, diag, N)
 
