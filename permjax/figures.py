@@ -76,7 +76,7 @@ def _fig1(name: str, h: float, line_method: str, Ns, n_line: int, n_points: int)
         pts += [Point("finite", N, J, h, G, gamma, f"N = {N}", G) for G in _gammas(n_points)]
     return FigureSpec(
         name=name,
-        title=f"Fig. 1({name[-1]}): $\\mathcal{{J}}$ = 3γ, h = {h:g}γ",
+        title=f"Fig. 1({name[-1]}): $\\mathcal{{J}}$ = 3γ, " + (f"h = {h:g}γ" if h else "h = 0"),
         xlabel="Γ/γ",
         xscale="linear",
         points=tuple(pts),
