@@ -76,13 +76,19 @@ def steady_state(L: sp.csr_matrix, d: int) -> np.ndarray:
     return 0.5 * (rho + rho.conj().T)
 
 
-def lindblad_rhs(X: np.ndarray, H: np.ndarray, collapse: list[np.ndarray]) -> np.ndarray:
-    """-i[H, X] + Σ_k (c X c† - ½{c†c, X}) for dense 2^N × 2^N matrices."""
-    out = -1j * (H @ X - X @ H)
+def _right(X: np.ndarray, A) -> np.ndarray:
+    """X @ A for dense X and sparse A."""
+    return np.asarray((A.T @ X.T).T)
+
+
+def lindblad_rhs(X: np.ndarray, H, collapse: list) -> np.ndarray:
+    """-i[H, X] + Σ_k (c X c† - ½{c†c, X}) for a dense 2^N × 2^N X (H, c sparse)."""
+    out = -1j * (H @ X - _right(X, H))
     for c in collapse:
-        cd = c.conj().T
-        out += c @ X @ cd - 0.5 * (cd @ c @ X + X @ cd @ c)
-    return out
+        cd = sp.csr_matrix(c.conj().T)
+        cdc = cd @ c
+        out += c @ _right(X, cd) - 0.5 * (cdc @ X + _right(X, cdc))
+    return np.asarray(out)
 
 
 def symmetric_operator_basis(N: int) -> tuple[list[tuple], np.ndarray]:
@@ -111,8 +117,8 @@ def symmetric_steady_state(H, collapse, N: int) -> np.ndarray:
     Tr ρ = 1 is found by dense least squares. Exact when the steady state is unique (then it is
     permutation invariant); cross-checked against the full-space ``steady_state`` for small N.
     """
-    H = np.asarray(H.todense()) if sp.issparse(H) else np.asarray(H)
-    collapse = [np.asarray(c.todense()) if sp.issparse(c) else np.asarray(c) for c in collapse]
+    H = sp.csr_matrix(H)
+    collapse = [sp.csr_matrix(c) for c in collapse]
     occ, label = symmetric_operator_basis(N)
     n = len(occ)
     norms = np.bincount(label.ravel(), minlength=n).astype(float)  # ⟨B_n, B_n⟩

@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 
 import numpy as np
 
-from ..entropy import log_dim_J
 from ..model import validate_N
 
 
@@ -67,8 +67,13 @@ class DickeLayout:
 
     @functools.cached_property
     def log_dim(self) -> np.ndarray:
-        """ln dim_J for each block (Eq. 21), shape (n_J,)."""
-        return np.asarray(log_dim_J(self.N, self.J))
+        """ln dim_J for each block (Eq. 21), shape (n_J,).
+
+        Plain numpy (``math.lgamma``), never traced: safe to cache when first used inside jit.
+        """
+        N = self.N
+        return np.array([math.log(2 * J + 1) + math.lgamma(N + 1) - math.lgamma(N / 2 + J + 2)
+                         - math.lgamma(N / 2 - J + 1) for J in self.J])
 
     @property
     def n_unknowns(self) -> int:
