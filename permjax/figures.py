@@ -1,7 +1,7 @@
 """The paper's figures, one call (or one ``permjax figure NAME``) each: data, CSV, PNG.
 
 * ``1a`` — Fig. 1(a): I_M/N against Γ/γ at h = 0, 𝒥 = 3γ. Line: N → ∞, Eq. 18
-  (``mi_thermo_analytic``); points: exact finite N (``mi_finite``), N = 10 … 400.
+  (``mi_thermo_analytic``); points: exact finite N (h = 0 rate equations, ``mi_rates``), N = 10 … 400.
 * ``1b`` — Fig. 1(b): the same at h = 0.5γ. Line: N → ∞ from the attractor (Eq. 13,
   ``mi_thermo``); points: finite N = 10 … 160.
 * ``2``  — Fig. 2: ground-state I_M/N = b(|m|) (Eq. 33, ``mi_ground``) against h for several N,
@@ -35,8 +35,9 @@ CSV_FIELDS = ("series", "method", "N", "J", "h", "Gamma", "gamma", "x", "mi_per_
 class Point:
     """One number of a figure: I_M/N by ``method`` at N (None: N → ∞) and (𝒥, h, Γ, γ).
 
-    ``method``: "thermo_analytic" (Eq. 18), "thermo" (Eq. 13), "finite" (exact steady state),
-    "ground" (Eq. 33). ``series`` labels the curve; ``x`` is the abscissa plotted.
+    ``method``: "thermo_analytic" (Eq. 18), "thermo" (Eq. 13), "finite" (exact steady state,
+    ``mi_finite``), "rates" (the same at h = 0 from the rate equations, Eqs. 30-32,
+    ``dicke.rates.mi_rates``: N = 400 in a fraction of a second), "ground" (Eq. 33). ``series`` labels the curve; ``x`` is the abscissa plotted.
     """
 
     method: str
@@ -69,11 +70,11 @@ def _gammas(count: int) -> list[float]:
     return [round(float(g), 10) for g in np.linspace(0.0, 4.0, count)]
 
 
-def _fig1(name: str, h: float, line_method: str, Ns, n_line: int, n_points: int) -> FigureSpec:
+def _fig1(name: str, h: float, line_method: str, point_method: str, Ns, n_line: int, n_points: int) -> FigureSpec:
     J, gamma = 3.0, 1.0
     pts = [Point(line_method, None, J, h, G, gamma, "N = ∞", G) for G in _gammas(n_line)]
     for N in Ns:
-        pts += [Point("finite", N, J, h, G, gamma, f"N = {N}", G) for G in _gammas(n_points)]
+        pts += [Point(point_method, N, J, h, G, gamma, f"N = {N}", G) for G in _gammas(n_points)]
     return FigureSpec(
         name=name,
         title=f"Fig. 1({name[-1]}): $\\mathcal{{J}}$ = 3γ, " + (f"h = {h:g}γ" if h else "h = 0"),
@@ -92,12 +93,12 @@ def figure_spec(name: str, quick: bool = False) -> FigureSpec:
     """The points of figure ``name`` ∈ {"1a", "1b", "2"} (full: the paper's N; quick: small N)."""
     if name == "1a":
         if quick:
-            return _fig1(name, 0.0, "thermo_analytic", (4, 8), n_line=81, n_points=9)
-        return _fig1(name, 0.0, "thermo_analytic", (10, 20, 40, 100, 200, 400), n_line=401, n_points=21)
+            return _fig1(name, 0.0, "thermo_analytic", "rates", (4, 8), n_line=81, n_points=9)
+        return _fig1(name, 0.0, "thermo_analytic", "rates", (10, 20, 40, 100, 200, 400), n_line=401, n_points=21)
     if name == "1b":
         if quick:
-            return _fig1(name, 0.5, "thermo", (4, 8), n_line=9, n_points=9)
-        return _fig1(name, 0.5, "thermo", (10, 20, 40, 80, 160), n_line=81, n_points=21)
+            return _fig1(name, 0.5, "thermo", "finite", (4, 8), n_line=9, n_points=9)
+        return _fig1(name, 0.5, "thermo", "finite", (10, 20, 40, 80, 160), n_line=81, n_points=21)
     if name == "2":
         if quick:
             return _fig2((10, 50, 200), np.logspace(-7, 1, 17))
@@ -120,8 +121,11 @@ def evaluate(point: Point) -> float:
     if point.method == "thermo":
         return float(permjax.mi_thermo(model).mi)
     if point.method == "finite":
-        res = permjax.mi_finite(point.N, model)
-        return float(getattr(res, "mi", res))
+        return float(permjax.mi_finite(point.N, model))
+    if point.method == "rates":
+        from .dicke.rates import mi_rates
+
+        return float(mi_rates(point.N, model))
     raise ValueError(f"unknown method {point.method!r}")
 
 
