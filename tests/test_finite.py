@@ -28,6 +28,7 @@ from permjax.dicke import (
 )
 
 import bruteforce as bf
+from piqs_reference import piqs_mi_per_N
 
 PAPER = dict(J=3.0, h=0.5, Gamma=1.68, gamma=1.0)
 
@@ -82,48 +83,7 @@ def test_matches_bruteforce(N):
         assert bool(st.diagnostics.converged)
 
 
-# --- QuTiP piqs --------------------------------------------------------------------------------
-
-
-def piqs_mi_per_N(N, J, h, Gamma, gamma):
-    """I_M/N from QuTiP piqs's Dicke-basis Liouvillian (SPEC §5): its Hamiltonian from
-    piqs.jspin, rates pumping = γ, collective_emission = Γ/N (conventions checked against the
-    brute force in ``test_piqs_conventions``); steady state by a sparse direct solve on the
-    block-diagonal entries with one population row replaced by the trace."""
-    import scipy.sparse.linalg as spla
-    from qutip import piqs
-
-    jx, jy, jz = piqs.jspin(N)
-    H = (J / N) * (jx * jx + jy * jy) + h * jx
-    L = piqs.Dicke(N, hamiltonian=H, pumping=gamma, collective_emission=Gamma / N).liouvillian()
-    L = L.data.as_scipy().tocsr()
-    nds = piqs.num_dicke_states(N)
-    Js = [N / 2 - k for k in range(N // 2 + 1)]  # piqs order: J = N/2 first, M from J down
-    sizes = [int(round(2 * j + 1)) for j in Js]
-    starts = np.cumsum([0] + sizes)
-    # column-stacked vec: entry (r, c) at r + c·nds
-    idx = np.concatenate([(s0 + a) + (s0 + np.arange(d)) * nds for s0, d in zip(starts, sizes) for a in range(d)])
-    A = L[idx][:, idx].tolil()
-    pos = {k: i for i, k in enumerate(idx)}
-    tr = [pos[i + i * nds] for i in range(nds)]
-    A[tr[0], :] = 0
-    A[tr[0], tr] = 1.0
-    rhs = np.zeros(len(idx), complex)
-    rhs[tr[0]] = 1.0
-    x = spla.spsolve(A.tocsc(), rhs)
-    rho = np.zeros((nds, nds), complex)
-    rho[idx % nds, idx // nds] = x
-    rho = 0.5 * (rho + rho.conj().T)
-    S = 0.0
-    for j, s0, d in zip(Js, starts, sizes):
-        w = np.linalg.eigvalsh(rho[s0 : s0 + d, s0 : s0 + d])
-        w = w[w > 0]
-        log_dim = math.log(2 * j + 1) + math.lgamma(N + 1) - math.lgamma(N / 2 + j + 2) - math.lgamma(N / 2 - j + 1)
-        S += -np.sum(w * np.log(w)) + w.sum() * log_dim
-    m = np.array([2 / N * np.trace(rho @ op.full()).real for op in (jx, jy, jz)])
-    x = np.linalg.norm(m)
-    b = -sum(q * math.log(q) for q in ((1 + x) / 2, (1 - x) / 2) if q > 0)
-    return b - S / N, m
+# --- QuTiP piqs (tests/piqs_reference.py) --------------------------------------------------------------------------------
 
 
 def test_piqs_conventions():
@@ -171,8 +131,9 @@ def test_state_is_a_density_matrix_and_diagnostics_are_true(N):
 
 
 @pytest.mark.parametrize("N", [6, 7])
-def test_h0_state_is_diagonal_and_diagonal_representation_agrees(N):
-    mi, m, st = _mi_m(N, dict(PAPER, h=0.0))
+def test_h0_full_state_is_diagonal_and_diagonal_representation_agrees(N):
+    p = dict(PAPER, h=0.0)
+    mi, m, st = _mi_m(N, p, method="cgls")
     rho = np.asarray(st.blocks)
     off = rho - np.einsum("jaa->ja", rho)[:, :, None] * np.eye(N + 1)[None]
     assert np.max(np.abs(off)) < 1e-12  # Eqs. 30-31
@@ -180,8 +141,20 @@ def test_h0_state_is_diagonal_and_diagonal_representation_agrees(N):
     assert diag_state.is_diagonal and not st.is_diagonal
     assert abs(float(mutual_information(diag_state)) / N - mi) < 1e-12  # Eq. 32
     np.testing.assert_allclose(magnetization(diag_state), m, atol=1e-14)
-    rho_bf = bf.lmg_steady_state(N, *dict(PAPER, h=0.0).values())
-    assert abs(float(mutual_information(diag_state)) / N - bf.mutual_information(rho_bf, N) / N) < 1e-10
+    rho_bf = bf.lmg_steady_state(N, *p.values())
+    assert abs(mi - bf.mutual_information(rho_bf, N) / N) < 1e-10
+
+
+@pytest.mark.parametrize("N", [10, 40])
+def test_rates_path_equals_general_path_at_h0(N):
+    p = dict(PAPER, h=0.0)
+    mi_r, m_r, st_r = _mi_m(N, p)  # auto: h == 0 → rate equations, diagonal state
+    mi_g, m_g, st_g = _mi_m(N, p, method="cgls")
+    assert st_r.is_diagonal and not st_g.is_diagonal
+    assert bool(st_r.diagnostics.converged)
+    assert abs(mi_r - mi_g) <= 1e-10
+    np.testing.assert_allclose(m_r, m_g, atol=1e-10)
+    np.testing.assert_allclose(st_r.populations, st_g.populations, atol=1e-10)
 
 
 # --- Liouvillian: adjoint, trace preservation, split ------------------------------------------
@@ -261,6 +234,8 @@ def test_bad_N(N):
 def test_bad_options():
     with pytest.raises(ValueError, match="method"):
         steady_state(4, LMG(), method="nope")
+    with pytest.raises(ValueError, match="h"):
+        steady_state(4, LMG(h=0.5), method="rates")
     with pytest.raises(ValueError, match="on_failure"):
         steady_state(4, LMG(), on_failure="ignore")
     with pytest.raises(ValueError, match="tol"):

@@ -170,12 +170,11 @@ def _warn_traced(ok, residual, iterations, msg):
                       RuntimeWarning)
 
 
-def _check(x, diag: Diagnostics, on_failure: str, what: str, maxiter: int):
+def _check(x, diag: Diagnostics, on_failure: str, msg: str):
     """Raise / warn on non-convergence: in Python when concrete, via equinox when traced."""
-    msg = f"{what} did not converge within maxiter={maxiter}"
     if _is_concrete(diag.converged):
         if not bool(np.all(np.asarray(diag.converged))):
-            full = f"{msg}: residual |L rho|/|rho| = {np.max(np.asarray(diag.residual)):.3e}, " \
+            full = f"{msg}: residual = {np.max(np.asarray(diag.residual)):.3e}, " \
                    f"iterations = {np.max(np.asarray(diag.iterations))}"
             if on_failure == "raise":
                 raise ConvergenceError(full)
@@ -198,7 +197,10 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
         model: ``LMG`` with scalar leaves (``jax.vmap`` over a batch of models).
         tol: relative residual ‖w − Aρ‖/‖w‖ of the augmented system at which to stop.
         maxiter: iteration cap (default ``max(2000, 4 Σ_J(2J+1)²)``).
-        method: ``"auto"`` (currently ``"cgls"``) or any name in ``METHODS``.
+        method: ``"auto"``: ``"rates"`` when h is concretely 0, else ``"cgls"``;
+            ``"rates"``: the h = 0 rate equations (Eqs. 30–31), a diagonal state (populations
+            only) that reaches large N — use it explicitly at h = 0 inside jit/vmap, where h is
+            traced; or any Krylov method name in ``METHODS`` (full blocks).
         on_failure: ``"raise"`` (``ConvergenceError``; inside jit an equinox runtime error) or
             ``"warn"`` (return with ``converged=False`` and a ``RuntimeWarning`` carrying the
             residual).
@@ -211,12 +213,15 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
         raise ValueError(f"model must be a permjax.LMG, got {type(model).__name__}")
     if on_failure not in ("raise", "warn"):
         raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
-    if method == "auto":
-        method = "cgls"
-    if method not in METHODS:
-        raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(METHODS)}")
     if not (isinstance(tol, (float, int)) and 0 < tol < 1):
         raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    if method == "auto":
+        h0 = _is_concrete(model.h) and bool(np.all(np.asarray(model.h) == 0))
+        method = "rates" if h0 else "cgls"
+    if method == "rates":
+        return _rates_state(N, model, tol, on_failure)
+    if method not in METHODS:
+        raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(METHODS) + ['rates']}")
     layout = DickeLayout(N)
     maxiter = default_maxiter(layout) if maxiter is None else int(maxiter)
     if maxiter < 1:
@@ -229,8 +234,28 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
     rho, diag = _solve_full(model, x0, N=N, method=method, tol=float(tol), maxiter=maxiter,
                             on_failure=on_failure)
-    rho, diag = _check(rho, diag, on_failure, f"steady_state(N={N}, method={method!r})", maxiter)
+    rho, diag = _check(rho, diag, on_failure,
+                       f"steady_state(N={N}, method={method!r}) did not converge within maxiter={maxiter}")
     return DickeState(rho, diag, N)
+
+
+def _rates_state(N: int, model: LMG, tol: float, on_failure: str) -> DickeState:
+    """h = 0: the diagonal steady state from the rate equations (Eqs. 30–31, ``rates.py``).
+
+    Diagnostics: ``residual`` is the rate-equation residual ‖W p‖/(max C1 ‖p‖) on the full grid,
+    ``iterations`` the window refinements; Hermiticity error 0, smallest eigenvalue min p.
+    """
+    from .rates import steady_populations
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # reported below, with on_failure's policy
+        sol = steady_populations(N, model, rtol=max(tol, 1e-14))
+    p = sol.populations
+    mask = jnp.asarray(DickeLayout(N).mask)
+    diag = Diagnostics(sol.residual, sol.iterations, sol.converged, jnp.sum(p),
+                       jnp.zeros_like(sol.residual), jnp.min(jnp.where(mask, p, jnp.inf)))
+    p, diag = _check(p, diag, on_failure, f"steady_state(N={N}, method='rates') did not converge")
+    return DickeState(p, diag, N)
 
 
 def mi_finite(N, model: LMG, **kwargs):
