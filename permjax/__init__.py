@@ -13,7 +13,7 @@ from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
 from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
 from .model import LMG, validate_N  # noqa: E402
 from .optimize import MaximizeResult, maximize  # noqa: E402
-from .sweep import SweepResult, grid, sweep, sweep_sequential  # noqa: E402
+from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -30,6 +30,7 @@ __all__ = [
     "grid",
     "sweep",
     "sweep_sequential",
+    "sweep_finite",
     "SweepResult",
     "maximize",
     "MaximizeResult",

@@ -197,12 +197,17 @@ def _limit_label(N) -> str:
 
 
 def _cmd_sweep(args) -> None:
-    from .sweep import grid, sweep
+    from .sweep import grid, sweep, sweep_finite
 
     models = grid(J=args.J, h=args.h, Gamma=args.Gamma, gamma=args.gamma)
     if args.out is not None and not args.out.endswith((".csv", ".json")):
         raise ValueError(f"--out must end in .csv or .json, got {args.out!r}")
-    res = sweep(_mi_function(args.N), models, chunk_size=args.chunk_size, progress=not args.quiet)
+    if args.N is None:
+        if args.warm_start:
+            raise ValueError("--warm-start needs --N (it warm-starts the finite-N steady-state solves)")
+        res = sweep(_mi_function(None), models, chunk_size=args.chunk_size or 256, progress=not args.quiet)
+    else:
+        res = sweep_finite(args.N, models, warm_start=args.warm_start, chunk_size=args.chunk_size, progress=not args.quiet)
     if args.out is not None:
         (res.to_csv if args.out.endswith(".csv") else res.to_json)(args.out)
     record = {"N": args.N, **res.to_json(), "out": args.out}
@@ -317,7 +322,8 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(p, value_type=_axis_values)
     _add_N_flag(p)
     p.add_argument("--out", default=None, help="also write the table to this .csv or .json file")
-    p.add_argument("--chunk-size", type=_positive_int, default=256, help="points evaluated at once (default 256)")
+    p.add_argument("--chunk-size", type=_positive_int, default=None, help="points evaluated at once (default 256; 64 with --N, 16 with --warm-start)")
+    p.add_argument("--warm-start", action="store_true", help="with --N: solve the points in order, each from its neighbour's steady state")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_json_flag(p)
     p.set_defaults(func=_cmd_sweep)

@@ -18,6 +18,7 @@ converge raises a ``RuntimeWarning`` naming the points and their residuals.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import math
@@ -400,3 +401,83 @@ def sweep_sequential(
     result = SweepResult(models, outputs, shape, time.perf_counter() - t0, 1, chunk, "sequential")
     _check_converged(result)
     return result
+
+
+# --- finite N --------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class FinitePoint:
+    """I_M/N at fixed N with its solver diagnostics, as a function of one model (for :func:`sweep`).
+
+    Returns ``{"mi": I_M/N (Eqs. 27–29), "diagnostics": {"residual", "iterations", "converged"}}``.
+    ``options`` go to ``steady_state`` as a tuple of (name, value) pairs; ``on_failure``
+    defaults to ``"warn"`` so one unconverged point does not abort a sweep (the sweep names it).
+    Hashable: equal instances reuse compiled code.
+    """
+
+    N: int
+    options: tuple = ()
+
+    def kwargs(self) -> dict:
+        return {"on_failure": "warn", **dict(self.options)}
+
+    def output(self, state) -> dict:
+        from .dicke import mutual_information
+
+        d = state.diagnostics
+        return {
+            "mi": mutual_information(state) / self.N,
+            "diagnostics": {"residual": d.residual, "iterations": d.iterations, "converged": d.converged},
+        }
+
+    def __call__(self, model: LMG) -> dict:
+        from .dicke import steady_state
+
+        return self.output(steady_state(self.N, model, **self.kwargs()))
+
+
+@dataclasses.dataclass(frozen=True)
+class FiniteWarmStep(FinitePoint):
+    """:class:`FinitePoint` as a :func:`sweep_sequential` step: the carry is the previous
+    point's steady state (the Dicke blocks), the next solve's initial guess ``x0``."""
+
+    def __call__(self, model: LMG, rho) -> tuple[dict, jax.Array]:
+        from .dicke import steady_state
+
+        state = steady_state(self.N, model, x0=rho, **self.kwargs())
+        return self.output(state), jax.lax.stop_gradient(state.blocks).astype(rho.dtype)
+
+
+def sweep_finite(
+    N: int,
+    models_or_grid,
+    *,
+    warm_start: bool = False,
+    chunk_size: int | None = None,
+    devices: Sequence | None = None,
+    progress: bool = True,
+    **steady_state_options,
+) -> SweepResult:
+    """I_M/N at fixed N over a batch of models, with per-point solver diagnostics.
+
+    ``warm_start=False``: :func:`sweep` (vmap in chunks, sharded over ``devices``).
+    ``warm_start=True``: :func:`sweep_sequential`, each Krylov solve starting from the
+    previous point's steady state (worth it when neighbouring points are close).
+    ``steady_state_options`` (``tol``, ``maxiter``, ``method``, ``on_failure``) go to
+    ``permjax.steady_state``; the full-block Krylov path is used (inside the compiled sweep
+    h is traced, so ``method="auto"`` does not pick the h = 0 rate equations).
+    """
+    from .dicke.layout import DickeLayout
+    from .dicke.solve import trace_weight
+    from .model import validate_N
+
+    N = validate_N(N, minimum=2)
+    options = tuple(sorted(steady_state_options.items()))
+    if not warm_start:
+        return sweep(FinitePoint(N, options), models_or_grid, chunk_size=chunk_size or 64, devices=devices, progress=progress)
+    if devices is not None:
+        raise ValueError("the warm-started sweep is sequential: it runs on the default device (devices must be None)")
+    return sweep_sequential(
+        FiniteWarmStep(N, options), models_or_grid, trace_weight(DickeLayout(N)), chunk_size=chunk_size or 16, progress=progress
+    )

@@ -258,3 +258,32 @@ def test_cli_sweep_bad_input_is_one_line_exit_2(flags, match, monkeypatch, capsy
     assert cli.main(["sweep", "--h", "0", "--quiet", *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("permjax: error:") and match in err[0]
+
+
+def test_finite_sweep_matches_bruteforce_cold_and_warm():
+    import bruteforce as bf
+
+    N, gammas = 5, [1.2, 1.68, 2.5, 3.3]
+    ref = [bf.mutual_information(bf.lmg_steady_state(N, 3.0, 0.5, G, 1.0), N) / N for G in gammas]
+    cold = permjax.sweep_finite(N, {"h": 0.5, "Gamma": gammas}, chunk_size=3, progress=False)
+    warm = permjax.sweep_finite(N, {"h": 0.5, "Gamma": gammas}, warm_start=True, chunk_size=3, progress=False)
+    for res in (cold, warm):
+        np.testing.assert_allclose(res.outputs["mi"], ref, rtol=0, atol=1e-10)
+        assert res.outputs["diagnostics"]["converged"].all()
+        assert (res.outputs["diagnostics"]["residual"] < 1e-10).all()
+    # the warm start begins the second point from the first one's state: fewer iterations
+    it_cold, it_warm = cold.outputs["diagnostics"]["iterations"], warm.outputs["diagnostics"]["iterations"]
+    assert it_warm[0] == it_cold[0] and it_warm[1:].sum() < it_cold[1:].sum()
+    with pytest.raises(ValueError, match="N"):
+        permjax.sweep_finite(1, {"Gamma": [1.0]}, progress=False)
+
+
+def test_cli_finite_sweep_reproduces_the_spec_number(capsys):
+    from permjax import cli
+
+    # SPEC §5 (2^N brute force): 𝒥 = 3, γ = 1, Γ = 1.68, N = 4 → I_M/N = 0.028341433268 (h = 0.5), 0.033440586354 (h = 0)
+    for warm in ([], ["--warm-start"]):
+        assert cli.main(["sweep", "--N", "4", "--h", "0,0.5", "--Gamma", "1.68", "--json", "--quiet", *warm]) == 0
+        cols = json.loads(capsys.readouterr().out)["columns"]
+        np.testing.assert_allclose(cols["mi"], [0.033440586354, 0.028341433268], rtol=0, atol=5e-12)
+        assert all(cols["diagnostics.converged"])
