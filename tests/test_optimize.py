@@ -8,6 +8,7 @@ from scipy.optimize import brute, minimize_scalar
 
 import permjax
 from permjax import LMG
+from permjax.sweep import FinitePoint
 
 
 def eq18_numpy(Gamma, gamma=1.0):
@@ -129,3 +130,34 @@ def test_cli_optimize(monkeypatch, capsys):
         assert cli.main(["optimize", "--h", "0", *flags]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and match in err[0], err
+
+
+def refined_grid_argmax(values, lo, hi, points=21, spacing=2e-5):
+    """Grid scan for the maximum of a 1-D function: scan ``points`` values, then rescan between
+    the best point's neighbours, until the spacing is below ``spacing``. ``values`` maps an
+    array of abscissae to an array of values."""
+    while True:
+        x = np.linspace(lo, hi, points)
+        y = np.asarray(values(x))
+        k = int(np.argmax(y))
+        if x[1] - x[0] < spacing:
+            return x[k], y[k]
+        lo, hi = x[max(k - 1, 0)], x[min(k + 1, points - 1)]
+
+
+N_FINITE = 12  # N = 40 is the benchmark's size; its gradient search costs minutes on 2 CPU cores
+
+
+def mi_finite_fixed_N(model):
+    return permjax.mi_finite(N_FINITE, model)
+
+
+def test_finite_N_maximum_matches_a_grid_scan():
+    lo, hi = 1.0, 4.0
+    fin = FinitePoint(N_FINITE)
+    scan = lambda G: permjax.sweep(fin, {"h": 0.5, "Gamma": G}, progress=False).outputs["mi"]
+    G_grid, v_grid = refined_grid_argmax(scan, lo, hi)
+    res = permjax.maximize(mi_finite_fixed_N, LMG(J=3.0, h=0.5), bounds={"Gamma": (lo, hi)}, starts=2)
+    assert res.converged and res.steps <= 100
+    assert abs(res.params["Gamma"] - G_grid) < 1e-4
+    assert float(res.value) >= v_grid - 1e-12
