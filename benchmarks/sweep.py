@@ -1,0 +1,169 @@
+"""Sweep throughput: points per second for N → ∞ and finite-N sweeps of I_M/N.
+
+Compares, as ratios against a baseline run in this script:
+  * 1 device vs 4 forced host devices (XLA_FLAGS=--xla_force_host_platform_device_count=4,
+    run in a subprocess), for an N → ∞ sweep (mi_thermo) and an N = 40 sweep (mi_finite);
+  * vmap (chunked) vs the warm-started sequential path for finite N (N = 20, 40, 80);
+and runs the gradient search (maximize) for the closing note.
+
+Each timing excludes compilation: one chunk is evaluated first (reported as ``warmup_s``).
+The grid is 𝒥 = 3, h = 0.5, γ = 1, Γ evenly spaced in [1, 4].
+
+    python3 benchmarks/sweep.py                       # the issue's sizes (long on a small CPU)
+    python3 benchmarks/sweep.py --thermo-points 200 --finite-points 16 --warm-N 20,40 --warm-points 8
+
+Prints a table and writes benchmarks/results/sweep.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def run_case(case: dict) -> dict:
+    """One timed sweep: warm-up on one chunk (compiles), then the whole grid."""
+    import jax
+    import numpy as np
+
+    import permjax
+    from permjax.sweep import sweep_finite
+
+    grid = permjax.grid(J=3.0, h=0.5, Gamma=np.linspace(1.0, 4.0, case["points"]), gamma=1.0)
+    warm_grid = permjax.grid(J=3.0, h=0.5, Gamma=np.linspace(1.0, 4.0, case["chunk"]), gamma=1.0)
+
+    def once(g):
+        if case["kind"] == "thermo":
+            from permjax.attractor import mi_thermo
+
+            return permjax.sweep(mi_thermo, g, chunk_size=case["chunk"], progress=False)
+        return sweep_finite(case["N"], g, warm_start=case["method"] == "sequential", chunk_size=case["chunk"], progress=False)
+
+    t0 = time.perf_counter()
+    once(warm_grid)
+    warmup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    res = once(grid)
+    seconds = time.perf_counter() - t0
+    out = res.outputs
+    mi = np.asarray(out.mi if hasattr(out, "mi") else out["mi"])
+    iters = out["diagnostics"]["iterations"] if isinstance(out, dict) else None
+    return {
+        **case,
+        "n_devices": res.n_devices if case["method"] == "vmap" else 1,
+        "devices_visible": len(jax.devices()),
+        "chunk_used": res.chunk_size,
+        "warmup_s": warmup,
+        "seconds": seconds,
+        "points_per_s": case["points"] / seconds,
+        "mean_iterations": float(np.mean(iters)) if iters is not None else None,
+        "mi": mi.tolist(),
+    }
+
+
+def in_subprocess(case: dict, devices: int) -> dict:
+    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu"}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", json.dumps(case)], env=env, capture_output=True, text=True
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"worker failed:\n{proc.stderr[-3000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run_optimizer(N_list) -> list[dict]:
+    import permjax
+    from permjax import LMG
+
+    rows = []
+    cases = [("inf", 0.0, None), ("inf", 0.5, None)] + [(str(N), 0.5, N) for N in N_list]
+    for label, h, N in cases:
+        if N is None:
+            from permjax.attractor import mi_thermo as objective
+        else:
+            def objective(m, N=N):
+                return permjax.mi_finite(N, m)
+        t0 = time.perf_counter()
+        res = permjax.maximize(objective, LMG(J=3.0, h=h, gamma=1.0), bounds={"Gamma": (1.05, 4.0)}, starts=4)
+        rows.append({"N": label, "h": h, "Gamma_star": res.params["Gamma"], "mi_max": float(res.value),
+                     "grad_norm": float(res.grad_norm), "converged": res.converged, "steps": res.steps,
+                     "seconds": time.perf_counter() - t0})
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--thermo-points", type=int, default=1000)
+    p.add_argument("--thermo-chunk", type=int, default=256)
+    p.add_argument("--finite-N", type=int, default=40)
+    p.add_argument("--finite-points", type=int, default=100)
+    p.add_argument("--finite-chunk", type=int, default=8)
+    p.add_argument("--warm-N", default="20,40,80", help="N values for vmap vs warm-started sequential")
+    p.add_argument("--warm-points", type=int, default=100)
+    p.add_argument("--optimize-N", default="40", help="finite N values for the gradient search ('' to skip)")
+    p.add_argument("--skip", default="", help="comma list of sections to skip: thermo,finite,warm,optimize")
+    args = p.parse_args(argv)
+
+    if args.worker:
+        print(json.dumps(run_case(json.loads(args.worker))))
+        return 0
+
+    skip = set(filter(None, args.skip.split(",")))
+    rows = []
+    report = {"machine": f"{os.cpu_count()} CPU cores (shared)", "rows": rows}
+
+    def add(label, baseline, result):
+        import numpy as np
+
+        result["section"] = label
+        result["speedup_vs_baseline"] = result["points_per_s"] / baseline["points_per_s"]
+        result["max_abs_diff_vs_baseline"] = float(np.max(np.abs(np.subtract(result["mi"], baseline["mi"]))))
+        rows.append(result)
+
+    if "thermo" not in skip:
+        case = {"kind": "thermo", "N": None, "points": args.thermo_points, "chunk": args.thermo_chunk, "method": "vmap"}
+        base = in_subprocess(case, 1)
+        add("N=inf, 1 device (baseline)", base, base)
+        add("N=inf, 4 host devices", base, in_subprocess(case, 4))
+    if "finite" not in skip:
+        case = {"kind": "finite", "N": args.finite_N, "points": args.finite_points, "chunk": args.finite_chunk, "method": "vmap"}
+        base = in_subprocess(case, 1)
+        add(f"N={args.finite_N}, 1 device (baseline)", base, base)
+        add(f"N={args.finite_N}, 4 host devices", base, in_subprocess(case, 4))
+    if "warm" not in skip:
+        for N in [int(n) for n in args.warm_N.split(",") if n]:
+            case = {"kind": "finite", "N": N, "points": args.warm_points, "chunk": args.finite_chunk, "method": "vmap"}
+            base = in_subprocess(case, 1)
+            add(f"N={N}, vmap (baseline)", base, base)
+            add(f"N={N}, warm-started sequential", base, in_subprocess({**case, "method": "sequential"}, 1))
+
+    print(f"{'case':<34}{'points':>7}{'dev':>5}{'chunk':>6}{'warmup s':>10}{'run s':>9}{'pts/s':>10}{'ratio':>8}{'iters':>8}{'max|Δ|':>10}")
+    for r in rows:
+        it = f"{r['mean_iterations']:.0f}" if r["mean_iterations"] is not None else "-"
+        print(f"{r['section']:<34}{r['points']:>7}{r['n_devices']:>5}{r['chunk_used']:>6}{r['warmup_s']:>10.2f}"
+              f"{r['seconds']:>9.2f}{r['points_per_s']:>10.3g}{r['speedup_vs_baseline']:>8.2f}{it:>8}"
+              f"{r['max_abs_diff_vs_baseline']:>10.1e}")
+
+    if "optimize" not in skip:
+        report["optimize"] = run_optimizer([int(n) for n in args.optimize_N.split(",") if n])
+        print(f"\n{'maximize I_M/N over Gamma':<26}{'h':>5}{'Gamma*':>14}{'I_M/N max':>16}{'|grad|':>10}{'conv':>6}{'steps':>6}{'s':>8}")
+        for r in report["optimize"]:
+            print(f"{'N=' + r['N']:<26}{r['h']:>5}{r['Gamma_star']:>14.8f}{r['mi_max']:>16.12f}{r['grad_norm']:>10.1e}"
+                  f"{str(r['converged']):>6}{r['steps']:>6}{r['seconds']:>8.1f}")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "sweep.json").write_text(json.dumps(report, indent=1))
+    print(f"\nwritten to {RESULTS / 'sweep.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
