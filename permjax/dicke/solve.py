@@ -211,6 +211,9 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
     N = validate_N(N, minimum=2)
     if not isinstance(model, LMG):
         raise ValueError(f"model must be a permjax.LMG, got {type(model).__name__}")
+    if model.shape != ():
+        raise ValueError(f"steady_state takes a single model (scalar leaves), got shape {model.shape}; "
+                         "use jax.vmap over a batch of models")
     if on_failure not in ("raise", "warn"):
         raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
     if not (isinstance(tol, (float, int)) and 0 < tol < 1):

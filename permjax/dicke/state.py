@@ -39,6 +39,11 @@ class Diagnostics(eqx.Module):
     hermiticity_error: jax.Array
     min_eigenvalue: jax.Array
 
+    def __repr__(self) -> str:
+        if any(isinstance(getattr(self, k), jax.core.Tracer) for k in ("residual", "converged")):
+            return "Diagnostics(<traced>)"
+        return "Diagnostics(" + ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items()) + ")"
+
     def as_dict(self) -> dict:
         out = {}
         for k in ("residual", "iterations", "converged", "trace", "hermiticity_error", "min_eigenvalue"):
