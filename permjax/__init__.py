@@ -7,6 +7,7 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
+from .attractor import ThermoOptions, ThermoResult, mi_thermo  # noqa: E402
 from .dicke import DickeState, magnetization, mi_finite, mutual_information, steady_state  # noqa: E402
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
 from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
@@ -23,6 +24,9 @@ __all__ = [
     "drift",
     "limit_cycle_h0",
     "mi_thermo_analytic",
+    "mi_thermo",
+    "ThermoResult",
+    "ThermoOptions",
     "binary_entropy",
     "von_neumann_entropy",
     "log_dim_J",
