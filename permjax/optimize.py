@@ -21,6 +21,7 @@ import numpy as np
 import optax
 
 from .model import LMG, PARAMETERS
+from .sweep import cached_on_arguments
 
 # Relative distance to a bound (in σ) below which a parameter counts as sitting on it.
 _AT_BOUND = 1e-9
@@ -140,6 +141,59 @@ def _start_points(starts, over, lo, hi, seed: int) -> np.ndarray:
     return x0
 
 
+DEFAULT_OPTIMIZER = optax.lbfgs()
+
+
+@cached_on_arguments
+def _compiled_search(objective, over: tuple, optimizer, steps: int, gtol: float):
+    """jit(vmap over starts of the optimisation loop); the model and bounds are arguments, so
+    searches that differ only in them (or in the number of starts) reuse the compiled code."""
+    opt = optax.with_extra_args_support(optimizer)
+
+    def search(model, lo, hi, u0):
+        def to_x(u):
+            return lo + (hi - lo) * jax.nn.sigmoid(u)
+
+        def value(x):
+            return objective_value(objective(model.replace(**{p: x[k] for k, p in enumerate(over)})))
+
+        def loss(u):  # what the optimiser minimises
+            return -value(to_x(u))
+
+        def projected_grad_norm(u, gx):
+            s = jax.nn.sigmoid(u)
+            outward = ((s < _AT_BOUND) & (gx < 0)) | ((1 - s < _AT_BOUND) & (gx > 0))
+            return jnp.linalg.norm(jnp.where(outward, 0.0, gx))
+
+        def run(u0):
+            hist0 = jnp.full((steps + 1, len(over) + 2), jnp.nan)
+
+            def cond(c):
+                i, _, _, _, done = c
+                return (i <= steps) & ~done
+
+            def body(c):
+                i, u, state, hist, _ = c
+                x = to_x(u)
+                v, gx = jax.value_and_grad(value)(x)
+                gn = projected_grad_norm(u, gx)
+                hist = hist.at[i].set(jnp.concatenate([x, jnp.stack([v, gn])]))
+                done = gn < gtol
+                g_u = -gx * (hi - lo) * jax.nn.sigmoid(u) * jax.nn.sigmoid(-u)
+                updates, new_state = opt.update(g_u, state, u, value=-v, grad=g_u, value_fn=loss)
+                keep = done | (i == steps)  # the last evaluated point is the answer
+                u = jnp.where(keep, u, optax.apply_updates(u, updates))
+                state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), state, new_state)
+                return i + 1, u, state, hist, done
+
+            i, u, _, hist, done = jax.lax.while_loop(cond, body, (0, u0, opt.init(u0), hist0, False))
+            return hist, i - 1, done
+
+        return jax.vmap(run)(u0)
+
+    return jax.jit(search)
+
+
 def maximize(
     objective: Callable[[LMG], Any],
     model: LMG,
@@ -162,7 +216,7 @@ def maximize(
         over: names among ``J, h, Gamma, gamma``.
         bounds: ``{name: (lo, hi)}`` for every name in ``over``.
         optimizer: an optax transformation acting on the unconstrained variables u
-            (default ``optax.lbfgs()``, a quasi-Newton method with a zoom line search;
+            (default ``DEFAULT_OPTIMIZER = optax.lbfgs()``, a quasi-Newton method with a zoom line search;
             first-order ones such as ``optax.adam`` work too).
         steps: the maximum number of optimiser steps per start.
         starts: the number of starts (stratified in the box), or explicit start points
@@ -179,49 +233,9 @@ def maximize(
         raise ValueError(f"steps must be >= 0, got {steps}")
     steps = int(steps)
     x0 = _start_points(starts, over, lo, hi, seed)
-    opt = optax.with_extra_args_support(optimizer if optimizer is not None else optax.lbfgs())
-    lo_j, hi_j = jnp.asarray(lo), jnp.asarray(hi)
-
-    def to_x(u):
-        return lo_j + (hi_j - lo_j) * jax.nn.sigmoid(u)
-
-    def value(x):
-        return objective_value(objective(model.replace(**{p: x[k] for k, p in enumerate(over)})))
-
-    def loss(u):  # what the optimiser minimises
-        return -value(to_x(u))
-
-    def projected_grad_norm(u, gx):
-        s = jax.nn.sigmoid(u)
-        outward = ((s < _AT_BOUND) & (gx < 0)) | ((1 - s < _AT_BOUND) & (gx > 0))
-        return jnp.linalg.norm(jnp.where(outward, 0.0, gx))
-
-    def run(u0):
-        hist0 = jnp.full((steps + 1, len(over) + 2), jnp.nan)
-
-        def cond(c):
-            i, _, _, _, done = c
-            return (i <= steps) & ~done
-
-        def body(c):
-            i, u, state, hist, _ = c
-            x = to_x(u)
-            v, gx = jax.value_and_grad(value)(x)
-            gn = projected_grad_norm(u, gx)
-            hist = hist.at[i].set(jnp.concatenate([x, jnp.stack([v, gn])]))
-            done = gn < gtol
-            g_u = -gx * (hi_j - lo_j) * jax.nn.sigmoid(u) * jax.nn.sigmoid(-u)
-            updates, new_state = opt.update(g_u, state, u, value=-v, grad=g_u, value_fn=loss)
-            keep = done | (i == steps)  # the last evaluated point is the answer
-            u = jnp.where(keep, u, optax.apply_updates(u, updates))
-            state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), state, new_state)
-            return i + 1, u, state, hist, done
-
-        i, u, _, hist, done = jax.lax.while_loop(cond, body, (0, u0, opt.init(u0), hist0, False))
-        return hist, i - 1, done
-
+    search = _compiled_search(objective, over, optimizer if optimizer is not None else DEFAULT_OPTIMIZER, steps, float(gtol))
     u0 = jnp.asarray(np.log((x0 - lo) / (hi - x0)))
-    hist, n_steps, done = jax.jit(jax.vmap(run))(u0)
+    hist, n_steps, done = search(model, jnp.asarray(lo), jnp.asarray(hi), u0)
     hist, n_steps, done = np.asarray(hist), np.asarray(n_steps), np.asarray(done)
 
     last = hist[np.arange(len(x0)), n_steps]  # (starts, d + 2)

@@ -258,7 +258,7 @@ def _progress(enabled: bool, label: str, k: int, n_chunks: int, done: int, n: in
         )
 
 
-def _cached(build: Callable) -> Callable:
+def cached_on_arguments(build: Callable) -> Callable:
     """``build`` memoised on its (hashable) arguments, so repeated sweeps of the same function
     reuse the compiled code; unhashable arguments just build afresh."""
     cached = functools.lru_cache(maxsize=64)(build)
@@ -272,7 +272,7 @@ def _cached(build: Callable) -> Callable:
     return get
 
 
-@_cached
+@cached_on_arguments
 def _sharded_batch_fn(fn: Callable, devices: tuple) -> tuple[Callable, NamedSharding]:
     """jit(shard_map(vmap(fn))) over a 1-D mesh of ``devices``, and the batch-axis sharding."""
     mesh = Mesh(np.array(devices, dtype=object), (BATCH_AXIS,))
@@ -353,7 +353,7 @@ def _place(a: np.ndarray, sharding: NamedSharding) -> jax.Array:
     return jax.make_array_from_callback(a.shape, sharding, lambda idx: a[idx])
 
 
-@_cached
+@cached_on_arguments
 def _scanned_steps(step: Callable) -> Callable:
     def run(models, carry):
         def body(c, model):
