@@ -4,6 +4,7 @@ from .layout import DickeLayout
 from .liouvillian import liouvillian, liouvillian_adjoint, liouvillian_field, liouvillian_h0
 from .solve import METHODS, ConvergenceError, KrylovResult, mi_finite, register_method, steady_state
 from .state import DickeState, Diagnostics, magnetization, mutual_information, total_entropy
+from . import fast  # noqa: E402,F401  registers steady_state(method="gmres")
 
 __all__ = [
     "DickeLayout",
