@@ -141,13 +141,24 @@ def _start_points(starts, over, lo, hi, seed: int) -> np.ndarray:
     return x0
 
 
-DEFAULT_OPTIMIZER = optax.lbfgs()
+# L-BFGS directions; the step length comes from the backtracking in the search loop.
+DEFAULT_OPTIMIZER = optax.lbfgs(linesearch=None)
+_ARMIJO = 1e-4  # sufficient-decrease constant
+_ROUNDOFF = 1e-14  # relative slack on the decrease test (values equal to round-off are accepted)
 
 
 @cached_on_arguments
-def _compiled_search(objective, over: tuple, optimizer, steps: int, gtol: float):
+def _compiled_search(objective, over: tuple, optimizer, steps: int, gtol: float, backtrack: bool):
     """jit(vmap over starts of the optimisation loop); the model and bounds are arguments, so
-    searches that differ only in them (or in the number of starts) reuse the compiled code."""
+    searches that differ only in them (or in the number of starts) reuse the compiled code.
+
+    One step = one evaluation of the objective and its gradient at a trial point u. With
+    ``backtrack``, a trial that fails the sufficient-decrease (Armijo) test against the last
+    accepted point is rejected and replaced by the midpoint; the optimiser only ever sees
+    accepted points. A proposed direction that is not a descent direction is replaced by
+    steepest descent of the same length. (Backtracking inside the loop, rather than an optax
+    line search calling the objective again, keeps a single traced copy of the objective.)
+    """
     opt = optax.with_extra_args_support(optimizer)
 
     def search(model, lo, hi, u0):
@@ -167,27 +178,37 @@ def _compiled_search(objective, over: tuple, optimizer, steps: int, gtol: float)
 
         def run(u0):
             hist0 = jnp.full((steps + 1, len(over) + 2), jnp.nan)
+            # accepted point: u, loss, gradient in u, projected gradient norm
+            acc0 = (u0, jnp.inf, jnp.zeros_like(u0), jnp.inf)
 
             def cond(c):
-                i, _, _, _, done = c
+                i, done = c[0], c[-1]
                 return (i <= steps) & ~done
 
             def body(c):
-                i, u, state, hist, _ = c
-                x = to_x(u)
+                i, trial, acc, state, hist, _ = c
+                x = to_x(trial)
                 v, gx = jax.value_and_grad(value)(x)
-                gn = projected_grad_norm(u, gx)
+                g = -gx * (hi - lo) * jax.nn.sigmoid(trial) * jax.nn.sigmoid(-trial)
+                gn = projected_grad_norm(trial, gx)
                 hist = hist.at[i].set(jnp.concatenate([x, jnp.stack([v, gn])]))
-                done = gn < gtol
-                g_u = -gx * (hi - lo) * jax.nn.sigmoid(u) * jax.nn.sigmoid(-u)
-                updates, new_state = opt.update(g_u, state, u, value=-v, grad=g_u, value_fn=loss)
-                keep = done | (i == steps)  # the last evaluated point is the answer
-                u = jnp.where(keep, u, optax.apply_updates(u, updates))
-                state = jax.tree.map(lambda a, b: jnp.where(keep, a, b), state, new_state)
-                return i + 1, u, state, hist, done
+                u_a, l_a, g_a, _ = acc
+                slack = _ARMIJO * jnp.vdot(g_a, trial - u_a) + _ROUNDOFF * jnp.abs(l_a)
+                ok = jnp.isfinite(v) & ((not backtrack) | (i == 0) | (-v <= l_a + slack))
+                acc = jax.tree.map(lambda new, old: jnp.where(ok, new, old), (trial, -v, g, gn), acc)
+                done = ok & (gn < gtol)
+                updates, new_state = opt.update(g, state, trial, value=-v, grad=g, value_fn=loss)
+                d = optax.apply_updates(trial, updates) - trial
+                descent = jnp.vdot(g, d) < 0
+                d = jnp.where(descent | (not backtrack), d, -g * jnp.linalg.norm(d) / jnp.maximum(jnp.linalg.norm(g), 1e-300))
+                proposal = jnp.where(ok, trial + d, u_a + 0.5 * (trial - u_a))
+                trial = jnp.where(done | (i == steps), trial, proposal)
+                state = jax.tree.map(lambda a, b: jnp.where(ok & ~done, b, a), state, new_state)
+                return i + 1, trial, acc, state, hist, done
 
-            i, u, _, hist, done = jax.lax.while_loop(cond, body, (0, u0, opt.init(u0), hist0, False))
-            return hist, i - 1, done
+            i, _, acc, _, hist, done = jax.lax.while_loop(cond, body, (0, u0, acc0, opt.init(u0), hist0, False))
+            u_a, l_a, _, gn_a = acc
+            return hist, i - 1, done, to_x(u_a), -l_a, gn_a
 
         return jax.vmap(run)(u0)
 
@@ -205,6 +226,7 @@ def maximize(
     starts: int | Mapping | np.ndarray = 4,
     gtol: float = 1e-8,
     seed: int = 0,
+    backtrack: bool = True,
 ) -> MaximizeResult:
     """Maximise ``objective(model)`` over the parameters ``over`` within ``bounds``.
 
@@ -216,13 +238,18 @@ def maximize(
         over: names among ``J, h, Gamma, gamma``.
         bounds: ``{name: (lo, hi)}`` for every name in ``over``.
         optimizer: an optax transformation acting on the unconstrained variables u
-            (default ``DEFAULT_OPTIMIZER = optax.lbfgs()``, a quasi-Newton method with a zoom line search;
-            first-order ones such as ``optax.adam`` work too).
-        steps: the maximum number of optimiser steps per start.
+            (default ``DEFAULT_OPTIMIZER``: L-BFGS directions, ``optax.lbfgs(linesearch=None)``,
+            with the backtracking below; ``optax.adam`` with a schedule, or ``optax.lbfgs()``
+            with its own zoom line search, work too).
+        steps: the maximum number of steps per start; a step is one evaluation of the
+            objective and its gradient.
         starts: the number of starts (stratified in the box), or explicit start points
             (``{name: values}`` or an array of shape (n, len(over))).
         gtol: convergence threshold on the projected gradient norm.
         seed: for the stratified starts in more than one dimension.
+        backtrack: reject trial points that fail the sufficient-decrease (Armijo) test and
+            halve the step back towards the last accepted point (``False``: every update of
+            ``optimizer`` is taken as it comes).
 
     Returns:
         :class:`MaximizeResult` for the start with the largest final value. A
@@ -233,26 +260,26 @@ def maximize(
         raise ValueError(f"steps must be >= 0, got {steps}")
     steps = int(steps)
     x0 = _start_points(starts, over, lo, hi, seed)
-    search = _compiled_search(objective, over, optimizer if optimizer is not None else DEFAULT_OPTIMIZER, steps, float(gtol))
+    search = _compiled_search(
+        objective, over, optimizer if optimizer is not None else DEFAULT_OPTIMIZER, steps, float(gtol), bool(backtrack)
+    )
     u0 = jnp.asarray(np.log((x0 - lo) / (hi - x0)))
-    hist, n_steps, done = search(model, jnp.asarray(lo), jnp.asarray(hi), u0)
-    hist, n_steps, done = np.asarray(hist), np.asarray(n_steps), np.asarray(done)
+    hist, n_steps, done, x_best, v_best, gn_best = (np.asarray(a) for a in search(model, jnp.asarray(lo), jnp.asarray(hi), u0))
 
-    last = hist[np.arange(len(x0)), n_steps]  # (starts, d + 2)
-    finals = np.where(np.isfinite(last[:, -2]), last[:, -2], -np.inf)
+    finals = np.where(np.isfinite(v_best), v_best, -np.inf)
     best = int(np.argmax(finals))
-    params = {p: float(last[best, k]) for k, p in enumerate(over)}
+    params = {p: float(x_best[best, k]) for k, p in enumerate(over)}
     result = MaximizeResult(
         model=model.replace(**params),
-        value=jnp.asarray(last[best, -2]),
+        value=jnp.asarray(v_best[best]),
         params=params,
-        grad_norm=jnp.asarray(last[best, -1]),
+        grad_norm=jnp.asarray(gn_best[best]),
         converged=bool(done[best]),
         steps=int(n_steps[best]),
         over=over,
-        start_params={p: last[:, k] for k, p in enumerate(over)},
-        start_values=last[:, -2],
-        start_grad_norms=last[:, -1],
+        start_params={p: x_best[:, k] for k, p in enumerate(over)},
+        start_values=v_best,
+        start_grad_norms=gn_best,
         start_converged=done,
         start_steps=n_steps,
         history={"value": hist[..., -2], "grad_norm": hist[..., -1], **{p: hist[..., k] for k, p in enumerate(over)}},
