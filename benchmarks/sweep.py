@@ -44,7 +44,8 @@ def run_case(case: dict) -> dict:
             from permjax.attractor import mi_thermo
 
             return permjax.sweep(mi_thermo, g, chunk_size=case["chunk"], progress=False)
-        return sweep_finite(case["N"], g, warm_start=case["method"] == "sequential", chunk_size=case["chunk"], progress=False)
+        return sweep_finite(case["N"], g, warm_start=case["method"] == "sequential", chunk_size=case["chunk"],
+                            progress=False, method=case["solver"])
 
     t0 = time.perf_counter()
     once(warm_grid)
@@ -78,7 +79,7 @@ def in_subprocess(case: dict, devices: int) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run_optimizer(N_list) -> list[dict]:
+def run_optimizer(N_list, solver: str) -> list[dict]:
     import permjax
     from permjax import LMG
 
@@ -89,7 +90,7 @@ def run_optimizer(N_list) -> list[dict]:
             from permjax.attractor import mi_thermo as objective
         else:
             def objective(m, N=N):
-                return permjax.mi_finite(N, m)
+                return permjax.mi_finite(N, m, method=solver)
         t0 = time.perf_counter()
         res = permjax.maximize(objective, LMG(J=3.0, h=h, gamma=1.0), bounds={"Gamma": (1.05, 4.0)}, starts=4)
         rows.append({"N": label, "h": h, "Gamma_star": res.params["Gamma"], "mi_max": float(res.value),
@@ -109,6 +110,7 @@ def main(argv=None) -> int:
     p.add_argument("--warm-N", default="20,40,80", help="N values for vmap vs warm-started sequential")
     p.add_argument("--warm-points", type=int, default=100)
     p.add_argument("--optimize-N", default="40", help="finite N values for the gradient search ('' to skip)")
+    p.add_argument("--solver", default="gmres", help="steady_state method for finite N (default gmres)")
     p.add_argument("--skip", default="", help="comma list of sections to skip: thermo,finite,warm,optimize")
     args = p.parse_args(argv)
 
@@ -118,7 +120,7 @@ def main(argv=None) -> int:
 
     skip = set(filter(None, args.skip.split(",")))
     rows = []
-    report = {"machine": f"{os.cpu_count()} CPU cores (shared)", "rows": rows}
+    report = {"machine": f"{os.cpu_count()} CPU cores (shared)", "solver": args.solver, "rows": rows}
 
     def add(label, baseline, result):
         import numpy as np
@@ -134,13 +136,15 @@ def main(argv=None) -> int:
         add("N=inf, 1 device (baseline)", base, base)
         add("N=inf, 4 host devices", base, in_subprocess(case, 4))
     if "finite" not in skip:
-        case = {"kind": "finite", "N": args.finite_N, "points": args.finite_points, "chunk": args.finite_chunk, "method": "vmap"}
+        case = {"kind": "finite", "N": args.finite_N, "points": args.finite_points, "chunk": args.finite_chunk,
+                "method": "vmap", "solver": args.solver}
         base = in_subprocess(case, 1)
         add(f"N={args.finite_N}, 1 device (baseline)", base, base)
         add(f"N={args.finite_N}, 4 host devices", base, in_subprocess(case, 4))
     if "warm" not in skip:
         for N in [int(n) for n in args.warm_N.split(",") if n]:
-            case = {"kind": "finite", "N": N, "points": args.warm_points, "chunk": args.finite_chunk, "method": "vmap"}
+            case = {"kind": "finite", "N": N, "points": args.warm_points, "chunk": args.finite_chunk, "method": "vmap",
+                    "solver": args.solver}
             base = in_subprocess(case, 1)
             add(f"N={N}, vmap (baseline)", base, base)
             add(f"N={N}, warm-started sequential", base, in_subprocess({**case, "method": "sequential"}, 1))
@@ -153,7 +157,7 @@ def main(argv=None) -> int:
               f"{r['max_abs_diff_vs_baseline']:>10.1e}")
 
     if "optimize" not in skip:
-        report["optimize"] = run_optimizer([int(n) for n in args.optimize_N.split(",") if n])
+        report["optimize"] = run_optimizer([int(n) for n in args.optimize_N.split(",") if n], args.solver)
         print(f"\n{'maximize I_M/N over Gamma':<26}{'h':>5}{'Gamma*':>14}{'I_M/N max':>16}{'|grad|':>10}{'conv':>6}{'steps':>6}{'s':>8}")
         for r in report["optimize"]:
             print(f"{'N=' + r['N']:<26}{r['h']:>5}{r['Gamma_star']:>14.8f}{r['mi_max']:>16.12f}{r['grad_norm']:>10.1e}"

@@ -207,7 +207,8 @@ def _cmd_sweep(args) -> None:
             raise ValueError("--warm-start needs --N (it warm-starts the finite-N steady-state solves)")
         res = sweep(_mi_function(None), models, chunk_size=args.chunk_size or 256, progress=not args.quiet)
     else:
-        res = sweep_finite(args.N, models, warm_start=args.warm_start, chunk_size=args.chunk_size, progress=not args.quiet)
+        res = sweep_finite(args.N, models, warm_start=args.warm_start, chunk_size=args.chunk_size,
+                           progress=not args.quiet, method=args.method)
     if args.out is not None:
         (res.to_csv if args.out.endswith(".csv") else res.to_json)(args.out)
     record = {"N": args.N, **res.to_json(), "out": args.out}
@@ -273,7 +274,7 @@ def _cmd_ground(args) -> None:
 def _cmd_figure(args) -> None:
     from .figures import make_figure
 
-    res = make_figure(args.name, out_dir=args.out, quick=args.quick, progress=not args.quiet)
+    res = make_figure(args.name, out_dir=args.out, quick=args.quick, progress=not args.quiet, max_N=args.max_N)
     record = res.as_dict()
     lines = [
         f"figure {args.name}{' (quick)' if args.quick else ''}: {res.n_points} points "
@@ -324,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="also write the table to this .csv or .json file")
     p.add_argument("--chunk-size", type=_positive_int, default=None, help="points evaluated at once (default 256; 64 with --N, 16 with --warm-start)")
     p.add_argument("--warm-start", action="store_true", help="with --N: solve the points in order, each from its neighbour's steady state")
+    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto = cgls in a sweep; gmres is preconditioned)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_json_flag(p)
     p.set_defaults(func=_cmd_sweep)
@@ -373,6 +375,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=("1a", "1b", "2"), help="which figure")
     p.add_argument("--out", default="figures", metavar="DIR", help="output folder (default ./figures)")
     p.add_argument("--quick", action="store_true", help="small N and few points (under a minute; for tests)")
+    p.add_argument("--max-N", type=_positive_int, default=None, help="leave out finite-N series above this N (default: none left out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
     add_json_flag(p)
     p.set_defaults(func=_cmd_figure)
