@@ -134,3 +134,6 @@ def test_full_specs_use_the_papers_sizes():
     assert {p.h for p in figures.figure_spec("1b").points} == {0.5}
     xs = np.array([p.Gamma for p in figures.figure_spec("1a").points])
     assert xs.min() == 0.0 and xs.max() == 4.0
+    capped = figures.figure_spec("1b", max_N=40)
+    assert sorted({p.N for p in capped.points if p.N is not None}) == [10, 20, 40]
+    assert sum(p.N is None for p in capped.points) == sum(p.N is None for p in figures.figure_spec("1b").points)
