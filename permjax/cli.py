@@ -24,6 +24,14 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):  # one line, not the usage block
         raise CLIError(message)
 
+    def add_argument(self, *args, **kwargs):
+        """Every option that takes a value states its default in --help."""
+        action = super().add_argument(*args, **kwargs)
+        if action.option_strings and action.nargs != 0 and action.help and "default" not in action.help:
+            if action.default not in (None, argparse.SUPPRESS):
+                action.help += f" (default {action.default})"
+        return action
+
 
 def _finite_float(text: str) -> float:
     try:
