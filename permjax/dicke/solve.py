@@ -110,6 +110,10 @@ def trace_weight(layout: DickeLayout):
     return jnp.asarray(eye / eye.sum(), dtype=jnp.complex128)
 
 
+#: N from which method="auto" (h ≠ 0) picks "gmres" (fast.py) over "cgls"
+GMRES_FROM_N = 48
+
+
 def default_maxiter(layout: DickeLayout) -> int:
     return max(2000, 4 * layout.n_unknowns)
 
@@ -197,7 +201,8 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
         model: ``LMG`` with scalar leaves (``jax.vmap`` over a batch of models).
         tol: relative residual ‖w − Aρ‖/‖w‖ of the augmented system at which to stop.
         maxiter: iteration cap (default ``max(2000, 4 Σ_J(2J+1)²)``).
-        method: ``"auto"``: ``"rates"`` when h is concretely 0, else ``"cgls"``;
+        method: ``"auto"``: ``"rates"`` when h is concretely 0, else ``"gmres"`` for
+            N ≥ ``GMRES_FROM_N`` and ``"cgls"`` below;
             ``"rates"``: the h = 0 rate equations (Eqs. 30–31), a diagonal state (populations
             only) that reaches large N — use it explicitly at h = 0 inside jit/vmap, where h is
             traced; or any Krylov method name in ``METHODS`` (full blocks).
@@ -220,7 +225,9 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
         raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
     if method == "auto":
         h0 = _is_concrete(model.h) and bool(np.all(np.asarray(model.h) == 0))
-        method = "rates" if h0 else "cgls"
+        # GMRES with the h = 0 preconditioner (fast.py): warm solves beat CGLS from N ≈ 20, a first
+        # call (compile + solve) from N ≈ 50 (benchmarks/reach.py); CGLS compiles faster below
+        method = "rates" if h0 else ("gmres" if N >= GMRES_FROM_N and "gmres" in METHODS else "cgls")
     if method == "rates":
         return _rates_state(N, model, tol, on_failure)
     if method not in METHODS:
