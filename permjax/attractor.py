@@ -56,28 +56,32 @@ class ThermoOptions:
         n_window: samples in the window.
         m0: initial Bloch vector (off the m = (0, 0, 1) fixed point of h = 0).
         newton_tol: shooting converged when max |F(x0, T)| < newton_tol.
-        max_newton: Newton iterations at most (shooting and fixed point).
-        max_steps: ODE steps at most per solve.
+        max_newton: Newton iterations at most (per shooting attempt, and fixed point).
+        max_returns: shooting attempts at most, from the 1st, 2nd, ... return (period doublings).
+        max_steps: ODE steps at most for the transient and window.
+        max_orbit_steps: ODE steps at most for one period (a longer orbit is not resolved).
     """
 
     rtol: float = 1e-11
     atol: float = 1e-12
-    relax_rtol: float = 1e-8
-    relax_atol: float = 1e-10
+    relax_rtol: float = 1e-7
+    relax_atol: float = 1e-9
     t_transient: float = 300.0
-    t_window: float = 100.0
-    n_window: int = 2048
+    t_window: float = 80.0
+    n_window: int = 640
     m0: tuple = (0.1, 0.0, 0.99)
     newton_tol: float = 1e-10
-    max_newton: int = 40
-    max_steps: int = 200_000
+    max_newton: int = 16
+    max_returns: int = 8
+    max_steps: int = 100_000
+    max_orbit_steps: int = 4096
 
     def __post_init__(self):
         for name in ("rtol", "atol", "relax_rtol", "relax_atol", "t_transient", "t_window", "newton_tol"):
             v = getattr(self, name)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise ValueError(f"mi_thermo option {name} must be a positive finite number, got {v!r}")
-        for name, lo in (("n_window", 16), ("max_newton", 1), ("max_steps", 16)):
+        for name, lo in (("n_window", 16), ("max_newton", 1), ("max_returns", 1), ("max_steps", 16), ("max_orbit_steps", 16)):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f"mi_thermo option {name} must be an integer >= {lo}, got {v!r}")
@@ -167,18 +171,18 @@ def _quadrature_field(s, y, args):
 
 
 def _integrate(field, y0, args, t1, rtol, atol, opts, ts=None):
-    """One adaptive Dopri8 solve of ``field`` on [0, t1]; returns (states, ok)."""
+    """One adaptive Dopri8 solve of ``field`` on [0, t1] (or [0, ts[-1]], saving at ts)."""
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(field),
         diffrax.Dopri8(),
         0.0,
-        t1,
+        t1 if ts is None else ts[-1],
         None,
         y0,
         args,
         saveat=diffrax.SaveAt(t1=True) if ts is None else diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
-        max_steps=opts.max_steps,
+        max_steps=opts.max_steps if ts is not None else opts.max_orbit_steps,  # relax saves at ts
         throw=False,
     )
     ys = sol.ys if ts is not None else jax.tree.map(lambda a: a[-1], sol.ys)
@@ -186,15 +190,17 @@ def _integrate(field, y0, args, t1, rtol, atol, opts, ts=None):
 
 
 def relax(model: LMG, opts: ThermoOptions):
-    """Drop the transient, then sample the window: returns (ts, ms (n_window, 3), ok)."""
+    """Drop the transient [0, t_transient], sample the window after it (one loose-tolerance solve).
+
+    Returns (ts, ms (n_window, 3), ok), ts in units of 1/γ counted from the window start.
+    """
     unit = 1.0 / model.gamma
-    args = (model, unit)  # integrate in units of 1/γ
-    m_tr, ok1 = _integrate(
-        _scaled_drift, jnp.asarray(opts.m0), args, opts.t_transient, opts.relax_rtol, opts.relax_atol, opts
-    )
     ts = jnp.linspace(0.0, opts.t_window, opts.n_window)
-    ms, ok2 = _integrate(_scaled_drift, m_tr, args, opts.t_window, opts.relax_rtol, opts.relax_atol, opts, ts=ts)
-    return ts * unit, ms, ok1 & ok2
+    ms, ok = _integrate(
+        _scaled_drift, jnp.asarray(opts.m0), (model, unit), None, opts.relax_rtol, opts.relax_atol, opts,
+        ts=opts.t_transient + ts,
+    )
+    return ts * unit, ms, ok
 
 
 # --- fixed point -----------------------------------------------------------------------------
@@ -243,23 +249,25 @@ def _max_real_eigenvalue(a):
 # --- limit cycle -----------------------------------------------------------------------------
 
 
-def period_guess(ts, ms):
-    """First return of the sampled trajectory to the plane through ms[0] normal to its velocity.
+def return_times(ts, ms, max_returns: int):
+    """Candidate periods: returns of the sampled trajectory to the plane through ms[0] ⟂ its velocity.
 
-    The first upward crossing g: − → + of g(t) = n·(m(t) − m(0)) that lands within a quarter
-    of the attractor's size of m(0) (a crossing elsewhere on a folded orbit does not count).
-    Returns (T, found), T linearly interpolated between samples.
+    The first ``max_returns`` upward crossings g: − → + of g(t) = n·(m(t) − m(0)) that land
+    within a quarter of the attractor's size of m(0), in time order (a crossing elsewhere on a
+    folded orbit does not count; after a period doubling the k-th return is the period).
+    Returns (T_k, count), each T_k linearly interpolated between samples.
     """
     x_ref = ms[0]
     n = _unit(ms[1] - ms[0])
     g = (ms - x_ref) @ n
     up = (g[:-1] < 0) & (g[1:] >= 0)
-    dist = jnp.linalg.norm(ms[1:] - x_ref, axis=-1)
+    frac = g[:-1] / jnp.where(up, g[:-1] - g[1:], 1.0)
+    hit = ms[:-1] + frac[:, None] * (ms[1:] - ms[:-1])
+    dist = jnp.linalg.norm(hit - x_ref, axis=-1)
     size = jnp.max(jnp.linalg.norm(ms - jnp.mean(ms, axis=0), axis=-1))
     ok = up & (dist <= 0.25 * size)
-    k = jnp.argmax(ok)
-    frac = g[k] / (g[k] - g[k + 1])
-    return ts[k] + frac * (ts[k + 1] - ts[k]), jnp.any(ok)
+    (k,) = jnp.nonzero(ok, size=max_returns, fill_value=0)
+    return ts[k] + frac[k] * (ts[k + 1] - ts[k]), jnp.minimum(jnp.sum(ok), max_returns)
 
 
 def _shooting_system(model, x_ref, normal, opts, y):
@@ -275,7 +283,8 @@ def _shooting_system(model, x_ref, normal, opts, y):
 def shoot(model: LMG, x_ref, T_guess, opts: ThermoOptions):
     """Newton shooting for the periodic orbit through the plane n·(x − x_ref) = 0, n ∝ f(x_ref).
 
-    Returns (y = (x0, T), Jacobian of F at y, residual max|F|, steps, max |Floquet multiplier|).
+    Returns (y = (x0, T), Jacobian of F at y, residual max|F| at y, Newton steps, max |Floquet
+    multiplier|, n).
     The non-trivial multipliers μ2, μ3 of the monodromy Φ solve z² − (tr Φ − 1) z + det Φ = 0
     (the trivial one is 1).
     """
@@ -283,23 +292,24 @@ def shoot(model: LMG, x_ref, T_guess, opts: ThermoOptions):
     system = functools.partial(_shooting_system, model, x_ref, normal, opts)
 
     def cond(state):
-        y, F, _, _, k = state
-        res = jnp.max(jnp.abs(F))
-        return (k < opts.max_newton) & (res > opts.newton_tol) & jnp.isfinite(res)
+        *_, k, done = state
+        return (k < opts.max_newton) & ~done
 
     def body(state):
-        y, F, J, _, k = state
-        y = y - jnp.linalg.solve(J, F)
-        y = y.at[3].set(jnp.abs(y[3]))  # T > 0
+        y, *_, k, _ = state
         F, J, phi, ok = system(y)
-        F = jnp.where(ok, F, jnp.nan)
-        return y, F, J, phi, k + 1
+        res = jnp.where(ok, jnp.max(jnp.abs(F)), jnp.nan)
+        done = (res <= opts.newton_tol) | ~jnp.isfinite(res)
+        step = jnp.where(done, 0.0, jnp.linalg.solve(J, F))
+        # damped: |ΔT| ≤ T/2 and |Δx0| ≤ 1/2 keep the orbit solve short and inside the Bloch ball
+        scale = jnp.minimum(1.0, 0.5 / jnp.maximum(jnp.abs(step[3]) / y[3], jnp.max(jnp.abs(step[:3]))))
+        y_new = y - jnp.where(jnp.isfinite(scale), scale, 0.0) * step
+        return y_new, y, J, phi, res, k + 1, done
 
     y0 = jnp.concatenate([x_ref, T_guess[None]])
-    F, J, phi, ok = system(y0)
-    F = jnp.where(ok, F, jnp.nan)
-    y, F, J, phi, k = jax.lax.while_loop(cond, body, (y0, F, J, phi, jnp.asarray(0)))
-    return y, J, jnp.max(jnp.abs(F)), k, _floquet_max(phi), normal
+    init = (y0, y0, jnp.eye(4), jnp.eye(3), jnp.asarray(jnp.inf), jnp.asarray(0), jnp.asarray(False))
+    _, y, J, phi, res, k, _ = jax.lax.while_loop(cond, body, init)
+    return y, J, res, k - 1, _floquet_max(phi), normal
 
 
 def _unit(v):
@@ -313,6 +323,39 @@ def _floquet_max(phi):
     root = jnp.sqrt(jnp.abs(disc))
     real_max = jnp.maximum(jnp.abs(s + root), jnp.abs(s - root)) / 2.0
     return jnp.where(disc >= 0, real_max, jnp.sqrt(jnp.abs(p)))
+
+
+def find_cycle(model: LMG, x_ref, periods, count, opts: ThermoOptions):
+    """Shoot from each candidate period in turn until the orbit is an attractor.
+
+    Accepted: Newton converged (max|F| ≤ newton_tol), both non-trivial Floquet multipliers
+    inside |μ| < 1 − MARGINAL_MULTIPLIER, and a non-degenerate orbit (|f(x0)| T > 1e-6: not a
+    fixed point with an arbitrary T). An unstable orbit (e.g. the period-1 orbit after a period
+    doubling, or one inside a chaotic set) moves on to the next return.
+
+    Returns (y, Jacobian, residual, Newton steps in all, Floquet max, n, accepted).
+    """
+
+    def attempt(k):
+        y, jac, res, steps, fmax, normal = shoot(model, x_ref, periods[k], opts)
+        arc = jnp.linalg.norm(drift(y[:3], model)) * y[3]  # ~ 2π × amplitude; 0 on a fixed point
+        ok = (res <= opts.newton_tol) & (fmax < 1.0 - MARGINAL_MULTIPLIER) & (arc > 1e-6)
+        return (y, jac, res, steps, fmax, normal), ok
+
+    def cond(state):
+        k, _, ok, _ = state
+        return (k < count) & ~ok
+
+    def body(state):
+        k, total, _, _ = state
+        out, ok = attempt(k)
+        return k + 1, total + out[3], ok, out
+
+    out0, _ = jax.eval_shape(attempt, 0)
+    blank = jax.tree.map(lambda a: jnp.full(a.shape, jnp.nan, a.dtype) if a.dtype.kind == "f" else jnp.zeros(a.shape, a.dtype), out0)
+    _, total, ok, out = jax.lax.while_loop(cond, body, (jnp.asarray(0), jnp.asarray(0), jnp.asarray(False), blank))
+    y, jac, res, _, fmax, normal = out
+    return y, jac, res, total, fmax, normal, ok
 
 
 def cycle_average(model: LMG, x0, T, opts: ThermoOptions):
@@ -387,20 +430,20 @@ def _mi_thermo_single(model: LMG, opts: ThermoOptions) -> ThermoResult:
     m_fp, fp_res, fp_steps, growth = fixed_point(nograd, m_fb, opts)
     d = jnp.linalg.norm(ms - m_fp, axis=-1)
     half = opts.n_window // 2
-    contracting = (jnp.max(d[half:]) <= jnp.max(d[:half])) | (jnp.max(d) < 1e-9)
+    contracting = (jnp.max(d[half:]) <= jnp.max(d[:half])) | (jnp.max(d) < 1e-6)
     is_fp = relax_ok & (growth <= MARGINAL_GROWTH) & (fp_res < 1e-10) & contracting
 
     # limit cycle: shooting from the window start (double where: safe inputs when not needed)
-    T_guess, found = period_guess(ts, ms)
-    try_cycle = relax_ok & ~is_fp & found
+    periods, count = return_times(ts, ms, opts.max_returns)
+    try_cycle = relax_ok & ~is_fp & (count > 0)
     safe_x, safe_T = _safe_guess()
     x_ref = jnp.where(try_cycle, ms[0], safe_x)
-    T_guess = jnp.where(try_cycle, T_guess, safe_T)
+    periods = jnp.where(try_cycle, periods, safe_T)
+    count = jnp.where(try_cycle, count, 1)
     cyc_model = jax.tree.map(lambda a, s: jnp.where(try_cycle, a, s), model, _SAFE)
     cyc_nograd = jax.lax.stop_gradient(cyc_model)
-
-    y, jac, res, steps, fmax, normal = shoot(cyc_nograd, x_ref, T_guess, opts)
-    is_cycle = try_cycle & (res < opts.newton_tol) & (fmax < 1.0 - MARGINAL_MULTIPLIER) & (y[3] > 0)
+    y, jac, res, steps, fmax, normal, accepted = find_cycle(cyc_nograd, x_ref, periods, count, opts)
+    is_cycle = try_cycle & accepted
 
     # one-period averages along the converged orbit; the safe cycle stands in elsewhere
     safe_y = jnp.concatenate([safe_x, safe_T[None]])
