@@ -122,8 +122,11 @@ def _cmd_thermo(args) -> None:
         f"attractor = {res.kind_name}",
         f"period    = {period}",
         f"<m>       = ({', '.join(f'{v:.8g}' for v in record['m_mean'])})",
+        f"residual  = {res.diagnostics_dict()['residual']} ({int(res.newton_steps)} Newton steps)",
         f"seconds   = {seconds:.3f}",
     ]
+    if res.kind_name == "not resolved":
+        lines.append("note      = no stable periodic orbit found (chaotic/aperiodic?): I_M/N is a smooth-window average")
     emit(args, record, lines)
 
 
