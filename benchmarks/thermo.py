@@ -1,0 +1,124 @@
+"""N → ∞ engine (mi_thermo): speed, gradient cost, and accuracy against a scipy long-average baseline.
+
+Measured (every timing after compilation, best of ``--repeats``):
+  * time per point of a single jitted ``mi_thermo`` call (𝒥 = 3, γ = 1; h = 0 and 0.5, Γ = 1.68);
+  * a 1000-point vmapped Γ sweep (𝒥 = 3, h = 0.5, Γ ∈ [1, 4]) and its time per point;
+  * gradient (jax.grad of .mi w.r.t. J, h, Gamma, gamma) relative to the forward pass;
+  * baseline: scipy solve_ivp (DOP853, rtol 1e-10) past the same transient, then a plain
+    average over a window of length τ (what SPEC §2 warns about: O(1/τ) bias). Accuracy is
+    measured at h = 0 against Eq. 18 (exact); at h = 0.5 the baseline is compared with mi_thermo
+    (whose agreement with event-located scipy cycles to ≤ 1e-12 is in tests/test_thermo.py).
+
+    python3 benchmarks/thermo.py [--points 1000] [--repeats 3]
+
+Prints a table and writes benchmarks/results/thermo.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from scipy.integrate import solve_ivp
+
+import permjax
+from permjax import LMG
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def best_time(fn, repeats):
+    """Compile (first call, timed separately), then the best of ``repeats`` calls."""
+    t = time.perf_counter()
+    jax.block_until_ready(fn())
+    first = time.perf_counter() - t
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append(time.perf_counter() - t)
+    return min(times), first
+
+
+def scipy_long_average(p, window, transient=300.0):
+    """Baseline: plain average of b(|m|) and m over [transient, transient + window]."""
+
+    def f(t, m):
+        J, h, G, g = p
+        mx, my, mz = m
+        return [J * my * mz + G * mx * mz / 2 - g * mx / 2, -J * mx * mz - h * mz + G * my * mz / 2 - g * my / 2,
+                h * my - G * (mx * mx + my * my) / 2 + g * (1 - mz)]
+
+    t_eval = np.linspace(transient, transient + window, int(window * 50) + 1)
+    sol = solve_ivp(f, (0, transient + window), [0.1, 0.0, 0.99], method="DOP853", rtol=1e-10, atol=1e-12, t_eval=t_eval)
+    m = sol.y.T
+    b = lambda x: -sum(q * np.log(q) for q in ((1 + x) / 2, (1 - x) / 2) if np.all(q > 0))
+    norms = np.linalg.norm(m, axis=1)
+    mean_b = np.trapezoid(b(norms), t_eval) / window
+    return float(b(np.linalg.norm(np.trapezoid(m, t_eval, axis=0) / window)) - mean_b)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--points", type=int, default=1000)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--windows", default="100,1000", help="baseline averaging windows (comma-separated)")
+    args = ap.parse_args()
+    rows, report = [], {"machine": "CPU", "jax": jax.__version__, "devices": str(jax.devices())}
+
+    forward = jax.jit(lambda p: permjax.mi_thermo(LMG(p[0], p[1], p[2], p[3])).mi)
+    gradient = jax.jit(jax.grad(lambda p: permjax.mi_thermo(LMG(p[0], p[1], p[2], p[3])).mi))
+    for h in (0.0, 0.5):
+        p = jnp.array([3.0, h, 1.68, 1.0])
+        t_fwd, c_fwd = best_time(lambda: forward(p), args.repeats)
+        t_grad, c_grad = best_time(lambda: gradient(p), args.repeats)
+        mi = float(forward(p))
+        rec = {"h": h, "mi": mi, "forward_s": t_fwd, "compile_forward_s": c_fwd, "grad_s": t_grad,
+               "compile_grad_s": c_grad, "grad_over_forward": t_grad / t_fwd}
+        if h == 0.0:
+            rec["error_vs_eq18"] = abs(mi - float(permjax.mi_thermo_analytic(LMG(3.0, 0.0, 1.68, 1.0))))
+        base = []
+        for w in (float(x) for x in args.windows.split(",")):
+            t = time.perf_counter()
+            val = scipy_long_average(np.asarray(p), w)
+            tb = time.perf_counter() - t
+            ref = float(permjax.mi_thermo_analytic(LMG(3.0, 0.0, 1.68, 1.0))) if h == 0.0 else mi
+            base.append({"window": w, "mi": val, "seconds": tb, "deviation": abs(val - ref),
+                         "time_ratio_baseline_over_permjax": tb / t_fwd})
+        rec["baseline"] = base
+        report[f"point_h{h}"] = rec
+        rows.append((f"single point h={h}: forward", f"{t_fwd * 1e3:.1f} ms", f"compile {c_fwd:.1f} s"))
+        rows.append((f"single point h={h}: grad / forward", f"{t_grad / t_fwd:.2f}x", f"grad {t_grad * 1e3:.1f} ms"))
+        if h == 0.0:
+            rows.append(("  |mi - Eq.18|", f"{rec['error_vs_eq18']:.1e}", ""))
+        for b in base:
+            what = "Eq.18" if h == 0.0 else "mi_thermo"
+            rows.append((f"  scipy plain average, window {b['window']:g}", f"|dev vs {what}| {b['deviation']:.1e}",
+                         f"{b['seconds']:.2f} s = {b['time_ratio_baseline_over_permjax']:.0f}x permjax"))
+
+    models = LMG(3.0, 0.5, jnp.linspace(1.0, 4.0, args.points), 1.0).broadcast()
+    sweep = jax.jit(jax.vmap(permjax.mi_thermo))
+    t_sweep, c_sweep = best_time(lambda: sweep(models).mi, args.repeats)
+    kinds = np.bincount(np.asarray(sweep(models).kind), minlength=3).tolist()
+    report["sweep"] = {"points": args.points, "seconds": t_sweep, "compile_s": c_sweep,
+                       "per_point_s": t_sweep / args.points, "kinds_fp_cycle_unresolved": kinds}
+    rows.append((f"vmapped sweep, {args.points} points", f"{t_sweep:.2f} s", f"{t_sweep / args.points * 1e3:.2f} ms/point"))
+    rows.append(("  kinds (fixed point, cycle, not resolved)", str(kinds), f"compile {c_sweep:.1f} s"))
+
+    width = max(len(r[0]) for r in rows)
+    print(f"permjax {permjax.__version__}, jax {jax.__version__}, {jax.devices()}")
+    for r in rows:
+        print(f"{r[0]:<{width}}  {r[1]:<28} {r[2]}")
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "thermo.json").write_text(json.dumps(report, indent=1))
+    print(f"written to {RESULTS / 'thermo.json'}")
+
+
+if __name__ == "__main__":
+    main()
