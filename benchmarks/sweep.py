@@ -96,6 +96,7 @@ def run_optimizer(N_list, solver: str) -> list[dict]:
         rows.append({"N": label, "h": h, "Gamma_star": res.params["Gamma"], "mi_max": float(res.value),
                      "grad_norm": float(res.grad_norm), "converged": res.converged, "steps": res.steps,
                      "seconds": time.perf_counter() - t0})
+        print(f"maximize N={label} h={h}: {rows[-1]}", file=sys.stderr, flush=True)
     return rows
 
 

@@ -2,7 +2,7 @@
 
 The chosen parameters x ∈ [lo, hi] are written x = lo + (hi - lo) σ(u) with σ the logistic
 sigmoid, so an unconstrained optax optimiser on u never leaves the box and the map is smooth.
-Several starts run at once (``vmap`` over a ``lax.while_loop`` of optimiser steps); each stops
+Several starts run at once (one ``lax.while_loop`` of vmapped optimiser steps); each stops
 when the projected gradient norm (the KKT measure: a gradient component pushing out of the
 box at a bound does not count) falls below ``gtol``.
 """
@@ -176,41 +176,54 @@ def _compiled_search(objective, over: tuple, optimizer, steps: int, gtol: float,
             outward = ((s < _AT_BOUND) & (gx < 0)) | ((1 - s < _AT_BOUND) & (gx > 0))
             return jnp.linalg.norm(jnp.where(outward, 0.0, gx))
 
-        def run(u0):
-            hist0 = jnp.full((steps + 1, len(over) + 2), jnp.nan)
-            # accepted point: u, loss, gradient in u, projected gradient norm
-            acc0 = (u0, jnp.inf, jnp.zeros_like(u0), jnp.inf)
+        def step(i, trial, acc, state, hist):
+            """One step of one start (vmapped over the starts below)."""
+            x = to_x(trial)
+            v, gx = jax.value_and_grad(value)(x)
+            g = -gx * (hi - lo) * jax.nn.sigmoid(trial) * jax.nn.sigmoid(-trial)
+            gn = projected_grad_norm(trial, gx)
+            hist = hist.at[i].set(jnp.concatenate([x, jnp.stack([v, gn])]))
+            u_a, l_a, g_a, _ = acc
+            slack = _ARMIJO * jnp.vdot(g_a, trial - u_a) + _ROUNDOFF * jnp.abs(l_a)
+            ok = jnp.isfinite(v) & ((not backtrack) | (i == 0) | (-v <= l_a + slack))
+            acc = jax.tree.map(lambda new, old: jnp.where(ok, new, old), (trial, -v, g, gn), acc)
+            done = ok & (gn < gtol)
+            updates, new_state = opt.update(g, state, trial, value=-v, grad=g, value_fn=loss)
+            d = optax.apply_updates(trial, updates) - trial
+            descent = jnp.vdot(g, d) < 0
+            d = jnp.where(descent | (not backtrack), d, -g * jnp.linalg.norm(d) / jnp.maximum(jnp.linalg.norm(g), 1e-300))
+            trial = jnp.where(ok, trial + d, u_a + 0.5 * (trial - u_a))
+            state = jax.tree.map(lambda a, b: jnp.where(ok, b, a), state, new_state)
+            return trial, acc, state, hist, done
 
-            def cond(c):
-                i, done = c[0], c[-1]
-                return (i <= steps) & ~done
+        # One while_loop over all starts with an unbatched predicate (a vmapped while_loop would
+        # have a batched one, which objectives with IO callbacks cannot live in); finished
+        # starts are frozen by masking.
+        n = u0.shape[0]
+        carry0 = (
+            0,
+            u0,
+            (u0, jnp.full(n, jnp.inf), jnp.zeros_like(u0), jnp.full(n, jnp.inf)),
+            jax.vmap(opt.init)(u0),
+            jnp.full((n, steps + 1, len(over) + 2), jnp.nan),
+            jnp.zeros(n, bool),
+            jnp.zeros(n, int),
+        )
 
-            def body(c):
-                i, trial, acc, state, hist, _ = c
-                x = to_x(trial)
-                v, gx = jax.value_and_grad(value)(x)
-                g = -gx * (hi - lo) * jax.nn.sigmoid(trial) * jax.nn.sigmoid(-trial)
-                gn = projected_grad_norm(trial, gx)
-                hist = hist.at[i].set(jnp.concatenate([x, jnp.stack([v, gn])]))
-                u_a, l_a, g_a, _ = acc
-                slack = _ARMIJO * jnp.vdot(g_a, trial - u_a) + _ROUNDOFF * jnp.abs(l_a)
-                ok = jnp.isfinite(v) & ((not backtrack) | (i == 0) | (-v <= l_a + slack))
-                acc = jax.tree.map(lambda new, old: jnp.where(ok, new, old), (trial, -v, g, gn), acc)
-                done = ok & (gn < gtol)
-                updates, new_state = opt.update(g, state, trial, value=-v, grad=g, value_fn=loss)
-                d = optax.apply_updates(trial, updates) - trial
-                descent = jnp.vdot(g, d) < 0
-                d = jnp.where(descent | (not backtrack), d, -g * jnp.linalg.norm(d) / jnp.maximum(jnp.linalg.norm(g), 1e-300))
-                proposal = jnp.where(ok, trial + d, u_a + 0.5 * (trial - u_a))
-                trial = jnp.where(done | (i == steps), trial, proposal)
-                state = jax.tree.map(lambda a, b: jnp.where(ok & ~done, b, a), state, new_state)
-                return i + 1, trial, acc, state, hist, done
+        def cond(c):
+            i, done = c[0], c[5]
+            return (i <= steps) & ~jnp.all(done)
 
-            i, _, acc, _, hist, done = jax.lax.while_loop(cond, body, (0, u0, acc0, opt.init(u0), hist0, False))
-            u_a, l_a, _, gn_a = acc
-            return hist, i - 1, done, to_x(u_a), -l_a, gn_a
+        def body(c):
+            i, trial, acc, state, hist, done, last = c
+            new = jax.vmap(step, in_axes=(None, 0, 0, 0, 0))(i, trial, acc, state, hist)
+            frozen = lambda a, b: jnp.where(done.reshape((n,) + (1,) * (jnp.ndim(a) - 1)), a, b)
+            trial, acc, state, hist, newly_done = jax.tree.map(frozen, (trial, acc, state, hist, done), new)
+            return i + 1, trial, acc, state, hist, newly_done, jnp.where(done, last, i)
 
-        return jax.vmap(run)(u0)
+        _, _, acc, _, hist, done, last = jax.lax.while_loop(cond, body, carry0)
+        u_a, l_a, _, gn_a = acc
+        return hist, last, done, to_x(u_a), -l_a, gn_a
 
     return jax.jit(search)
 
