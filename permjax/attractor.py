@@ -6,12 +6,14 @@ the overline being the infinite-time average along the attractor of dm/dt = f(m)
 and b the binary entropy (Eq. 19). The pipeline, each step a pure function:
 
 1. ``relax``: integrate from ``m0`` past a transient, then sample a window (no gradient).
-2. ``fixed_point``: Newton on f(m*) = 0 from the window mean; Routh-Hurwitz stability of
-   Df(m*). A stable fixed point that the trajectory contracts to ⇒ I_M/N = 0 exactly.
-3. ``period_guess`` + ``shoot``: otherwise, Newton shooting for the periodic orbit
-   (x0, T) with the phase condition n·(x0 − x_ref) = 0; the orbit is accepted only if the
-   Newton residual is small and both non-trivial Floquet multipliers lie inside the unit
-   circle (the orbit is the attractor, not an unstable orbit inside a chaotic set).
+2. ``fixed_point``: Newton on f(m*) = 0 from the window mean; stability from the largest
+   real part of the eigenvalues of Df(m*) (closed-form cubic roots). A stable fixed point that
+   the trajectory contracts to ⇒ I_M/N = 0 exactly.
+3. ``return_times`` + ``find_cycle``/``shoot``: otherwise, Newton shooting for the periodic
+   orbit (x0, T) with the phase condition n·(x0 − x_ref) = 0, from the 1st, 2nd, ... return
+   (period doublings); an orbit is accepted only if the Newton residual is small and both
+   non-trivial Floquet multipliers lie inside the unit circle (the orbit is the attractor,
+   not an unstable orbit inside a chaotic set).
 4. ``cycle_average``: m̄ and mean b(|m|) over exactly one period, as quadratures integrated
    along the converged orbit. Gradients reach (x0, T) by the implicit function theorem.
 5. Otherwise the attractor is "not resolved": I_M/N from a smooth (bump) window average of
