@@ -113,11 +113,14 @@ def growth_exponent(rows, key):
     return float(np.polyfit(n, t, 1)[0])
 
 
-def memory_projection(N, restart=30):
+def memory_projection(N, restart=None):
     """Bytes of the dominant arrays at N (exact sizes, not a measurement): the preconditioner's
     S⁻¹ blocks and the GMRES basis (restart+1 padded grids), complex128."""
+    from permjax.dicke.fast import DEFAULT_RESTART
     from permjax.dicke.layout import DickeLayout
     from permjax.dicke.precondition import sector_groups
+
+    restart = DEFAULT_RESTART if restart is None else restart
 
     lay = DickeLayout(N)
     factors = sum((q_hi - q_lo) * n_l * (lay.n_J - j_lo) ** 2 for q_lo, q_hi, j_lo, n_l in sector_groups(N))

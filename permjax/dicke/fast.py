@@ -23,7 +23,7 @@ from .precondition import h0_preconditioner
 from .solve import KrylovResult, register_method, trace_weight
 
 #: Krylov basis size between restarts (memory: restart+1 grid-sized complex arrays)
-DEFAULT_RESTART = 30
+DEFAULT_RESTART = 20
 
 
 def _dot(a, b):

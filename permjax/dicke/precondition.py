@@ -74,7 +74,7 @@ def sector_groups(N: int, n_groups: int | None = None) -> tuple[tuple[int, int, 
     """Static grouping of sectors q = 0…N: ``(q_lo, q_hi, j_lo, n_layers)`` per group, where
     the group's sectors need J indices j ≥ j_lo (J ≥ q_lo/2) and layers ℓ < n_layers = N+1−q_lo."""
     lay = DickeLayout(N)
-    n_groups = n_groups or max(1, min(6, (N + 1) // 12))
+    n_groups = n_groups or max(1, min(8, (N + 1) // 12))
     edges = np.unique(np.round(np.linspace(0, N + 1, n_groups + 1)).astype(int))
     out = []
     for q_lo, q_hi in zip(edges[:-1], edges[1:]):

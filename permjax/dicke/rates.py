@@ -107,6 +107,7 @@ def rate_matvec(p, N: int, Gamma, gamma):
     return jnp.where(valid, out, 0.0)
 
 
+@functools.partial(jax.jit, static_argnums=1)
 def _relative_residual(p, N, Gamma, gamma):
     """‖W p‖₂ / (max C1 · ‖p‖₂): dimensionless, scaled by the fastest rate."""
     r = rate_matvec(p, N, Gamma, gamma)
@@ -228,10 +229,15 @@ def _predict_window(N, p_half, N_half, cutoff, margin):
         for da in (-1, 0, 1):
             lpd = np.maximum(lpd, _shift_np(lp, dj, da, fill=-np.inf))
     r = N_half / N
-    jh = np.clip(np.rint((lay.J[:, None] * r) - lh.J_min + 0 * lay.M[None, :]), 0, lh.n_J - 1).astype(int)
-    ah = np.clip(np.rint(lay.M[None, :] * r + N_half / 2 + 0 * lay.J[:, None]), 0, lh.n_M - 1).astype(int)
-    est = (N / N_half) * lpd[jh, ah]
-    return lay.mask & (est >= np.log(cutoff) - margin)
+    jh = np.clip(np.rint(lay.J * r - lh.J_min), 0, lh.n_J - 1).astype(int)
+    ah = np.clip(np.rint(lay.M * r + N_half / 2), 0, lh.n_M - 1).astype(int)
+    keep = (N / N_half) * lpd >= np.log(cutoff) - margin  # on the coarse grid
+    rows, cols = np.nonzero(keep.any(1))[0], np.nonzero(keep.any(0))[0]
+    out = np.zeros(lay.mask.shape, dtype=bool)
+    jsel = np.nonzero((jh >= rows.min()) & (jh <= rows.max()))[0]  # fine rows/columns that can
+    asel = np.nonzero((ah >= cols.min()) & (ah <= cols.max()))[0]  # map into the kept box
+    out[np.ix_(jsel, asel)] = keep[np.ix_(jh[jsel], ah[asel])]
+    return lay.mask & out
 
 
 def _window_solve(N, Gamma, gamma, cutoff, full_below, max_refine=8):
