@@ -275,32 +275,6 @@ def _window_solve(N, Gamma, gamma, cutoff, full_below, max_refine=8):
 # --- the public solver ------------------------------------------------------------------------
 
 
-class RateSteadyState(eqx.Module):
-    """Populations p[j, a] of the h = 0 steady state on ``DickeLayout(N)``'s padded grid, with
-    diagnostics (all leaves arrays: a pytree that jit/vmap carry).
-
-    Attributes:
-        populations: p[j, a] = p_{J,M}, a = M + N/2, shape (n_J, N+1); Σ p = 1, zero padding.
-        residual: ‖W p‖₂ / (max C1 ‖p‖₂) against the full, untruncated rate matrix (Eq. 30).
-        iterations: window refinements after the first solve (0 when the prediction sufficed).
-        converged: residual ≤ rtol.
-        truncation: largest p on the window's edge divided by max p (≤ cutoff when converged).
-        window_states: number of states solved for (Σ_J (2J+1) when the whole grid is used).
-    """
-
-    populations: jax.Array
-    residual: jax.Array
-    iterations: jax.Array
-    converged: jax.Array
-    truncation: jax.Array
-    window_states: jax.Array
-    N: int = eqx.field(static=True)
-
-    def diagnostics_dict(self) -> dict:
-        keys = ("residual", "iterations", "converged", "truncation", "window_states")
-        return {k: np.asarray(getattr(self, k)).tolist() for k in keys}
-
-
 _CACHE: dict = {}  # the last factorisation, reused by the adjoint solve
 
 
