@@ -68,16 +68,17 @@ def _piqs(N, out):
                  rss_start_mb=rss0, peak_mb=_rss_mb()))
 
 
-def run_isolated(fn, N):
+def run_isolated(fn, N, timeout=TIMEOUT_S):
+    """Run ``fn(N, queue)`` in a fresh process (own peak memory, own XLA state); its dict, or an error."""
     ctx = mp.get_context("spawn")
     q = ctx.Queue()
     p = ctx.Process(target=fn, args=(N, q))
     p.start()
-    p.join(TIMEOUT_S)
+    p.join(timeout)
     if p.is_alive():
         p.kill()
         p.join()
-        return {"error": f"timeout after {TIMEOUT_S} s"}
+        return {"error": f"timeout after {timeout} s"}
     return q.get() if not q.empty() else {"error": f"exit code {p.exitcode}"}
 
 

@@ -16,7 +16,6 @@ table, writes benchmarks/results/reach.json.
 
 import argparse
 import json
-import multiprocessing as mp
 import os
 import sys
 import time
@@ -92,19 +91,6 @@ def _rates(N, out):
                  **sol.diagnostics_dict()))
 
 
-def run_isolated(fn, N, timeout):
-    ctx = mp.get_context("spawn")
-    q = ctx.Queue()
-    p = ctx.Process(target=fn, args=(N, q))
-    p.start()
-    p.join(timeout)
-    if p.is_alive():
-        p.kill()
-        p.join()
-        return {"error": f"timeout {timeout}s"}
-    return q.get() if not q.empty() else {"error": f"exit code {p.exitcode}"}
-
-
 def growth_exponent(rows, key):
     pts = [(r["N"], r["gmres"][key]) for r in rows if r["N"] >= 40 and "error" not in r["gmres"]]
     if len(pts) < 2:
@@ -142,14 +128,14 @@ def main():
 
     rows = []
     for N in args.N:
-        row = dict(N=N, gmres=run_isolated(_gmres, N, args.timeout))
+        row = dict(N=N, gmres=finite.run_isolated(_gmres, N, args.timeout))
         if N <= args.cgls_max:
-            row["cgls"] = run_isolated(_cgls, N, args.timeout)
+            row["cgls"] = finite.run_isolated(_cgls, N, args.timeout)
         if N <= args.piqs_max:
-            row["piqs"] = run_isolated(_piqs, N, args.timeout)
+            row["piqs"] = finite.run_isolated(_piqs, N, args.timeout)
         rows.append(row)
         print(f"N={N} done: {row}", file=sys.stderr, flush=True)
-    rates = [dict(N=N, rates=run_isolated(_rates, N, args.timeout)) for N in args.rates_N]
+    rates = [dict(N=N, rates=finite.run_isolated(_rates, N, args.timeout)) for N in args.rates_N]
     devices = next((r["gmres"]["devices"] for r in rows if "devices" in r["gmres"]), None)
 
     print(f"finite-N steady state, LMG {MODEL}; devices {devices}; relative residual target 1e-10")
