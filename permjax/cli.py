@@ -224,7 +224,8 @@ def _cmd_sweep(args) -> None:
         (res.to_csv if args.out.endswith(".csv") else res.to_json)(args.out)
     record = {"N": args.N, **res.to_json(), "out": args.out}
     lines = [
-        f"{_limit_label(args.N)}, {res.n_points} points on {res.n_devices} device(s), {res.seconds:.3f} s",
+        f"{_limit_label(args.N)}, {res.n_points} points on {res.n_devices} device(s), {res.seconds:.3f} s"
+        + (f", solver {res.solver} ({res.method})" if res.solver else ""),
         res.table(),
     ] + ([f"written to {args.out}"] if args.out else [])
     emit(args, record, lines)
@@ -336,7 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="also write the table to this .csv or .json file")
     p.add_argument("--chunk-size", type=_positive_int, default=None, help="points evaluated at once (default 256; 64 with --N, 16 with --warm-start)")
     p.add_argument("--warm-start", action="store_true", help="with --N: solve the points in order, each from its neighbour's steady state")
-    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto = cgls in a sweep; gmres is preconditioned)")
+    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: rates if every h = 0, else gmres from N = 20, cgls below)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     add_json_flag(p)
     p.set_defaults(func=_cmd_sweep)

@@ -9,6 +9,8 @@ import jax
 import jax.numpy as jnp
 from jax.scipy.special import gammaln
 
+from . import linalg
+
 
 @jax.custom_jvp
 def xlogx(p):
@@ -49,14 +51,14 @@ def von_neumann_entropy(rho):
     dS = -Tr[(ln ρ + 1) dρ] restricted to the support of ρ, which stays finite when ρ
     has zero or degenerate eigenvalues.
     """
-    w = jnp.linalg.eigvalsh(rho)
+    w = linalg.eigvalsh(rho)
     return -jnp.sum(xlogx(w), axis=-1)
 
 
 @von_neumann_entropy.defjvp
 def _vn_jvp(primals, tangents):
     (rho,), (drho,) = primals, tangents
-    w, v = jnp.linalg.eigh(rho)
+    w, v = linalg.eigh(rho)
     s = -jnp.sum(xlogx(w), axis=-1)
     safe = jnp.where(w > 0, w, 1.0)
     g = jnp.where(w > 0, jnp.log(safe) + 1.0, 0.0)

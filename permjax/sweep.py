@@ -113,6 +113,7 @@ class SweepResult(eqx.Module):
         n_devices: devices the batch was sharded over (1 for the sequential path).
         chunk_size: points per chunk.
         method: ``"vmap"`` or ``"sequential"``.
+        solver: the steady-state method of a finite-N sweep (``sweep_finite``), else ``None``.
     """
 
     models: LMG
@@ -122,6 +123,7 @@ class SweepResult(eqx.Module):
     n_devices: int = eqx.field(static=True)
     chunk_size: int = eqx.field(static=True)
     method: str = eqx.field(static=True)
+    solver: str | None = eqx.field(static=True, default=None)
 
     @property
     def n_points(self) -> int:
@@ -169,6 +171,7 @@ class SweepResult(eqx.Module):
             "shape": list(self.shape),
             "n_points": self.n_points,
             "method": self.method,
+            "solver": self.solver,
             "n_devices": self.n_devices,
             "chunk_size": self.chunk_size,
             "seconds": self.seconds,
@@ -449,6 +452,15 @@ class FiniteWarmStep(FinitePoint):
         return self.output(state), jax.lax.stop_gradient(state.blocks).astype(rho.dtype)
 
 
+def _finite_method(N: int, models: LMG) -> str:
+    """``method="auto"`` for a finite-N sweep over the concrete batch ``models``."""
+    from .dicke.solve import METHODS, SWEEP_GMRES_FROM_N
+
+    if np.all(np.asarray(models.h) == 0):
+        return "rates"
+    return "gmres" if N >= SWEEP_GMRES_FROM_N and "gmres" in METHODS else "cgls"
+
+
 def sweep_finite(
     N: int,
     models_or_grid,
@@ -465,19 +477,29 @@ def sweep_finite(
     ``warm_start=True``: :func:`sweep_sequential`, each Krylov solve starting from the
     previous point's steady state (worth it when neighbouring points are close).
     ``steady_state_options`` (``tol``, ``maxiter``, ``method``, ``on_failure``) go to
-    ``permjax.steady_state``; the full-block Krylov path is used (inside the compiled sweep
-    h is traced, so ``method="auto"`` does not pick the h = 0 rate equations).
+    ``permjax.steady_state``. ``method="auto"`` (the default) is resolved here, where the
+    batch is concrete: ``"rates"`` (Eqs. 30–31) when every point has h = 0 (cold path, the
+    rate equations need no warm start), else ``"gmres"`` from N = ``SWEEP_GMRES_FROM_N``
+    (20) and ``"cgls"`` below.
     """
     from .dicke.layout import DickeLayout
     from .dicke.solve import trace_weight
     from .model import validate_N
 
     N = validate_N(N, minimum=2)
-    options = tuple(sorted(steady_state_options.items()))
+    models = as_batch(models_or_grid)
+    method = steady_state_options.get("method", "auto")
+    if method == "auto":
+        method = _finite_method(N, models)
+    warm_start = warm_start and method != "rates"  # the rate equations take no initial guess
+    options = tuple(sorted({**steady_state_options, "method": method}.items()))
+    models_or_grid = models
     if not warm_start:
-        return sweep(FinitePoint(N, options), models_or_grid, chunk_size=chunk_size or 64, devices=devices, progress=progress)
-    if devices is not None:
-        raise ValueError("the warm-started sweep is sequential: it runs on the default device (devices must be None)")
-    return sweep_sequential(
-        FiniteWarmStep(N, options), models_or_grid, trace_weight(DickeLayout(N)), chunk_size=chunk_size or 16, progress=progress
-    )
+        result = sweep(FinitePoint(N, options), models_or_grid, chunk_size=chunk_size or 64, devices=devices, progress=progress)
+    else:
+        if devices is not None:
+            raise ValueError("the warm-started sweep is sequential: it runs on the default device (devices must be None)")
+        result = sweep_sequential(
+            FiniteWarmStep(N, options), models_or_grid, trace_weight(DickeLayout(N)), chunk_size=chunk_size or 16, progress=progress
+        )
+    return dataclasses.replace(result, solver=method)

@@ -177,20 +177,25 @@ def test_warm_start_cuts_newton_iterations():
     assert warm.outputs["iterations"].sum() < cold.outputs["iterations"].sum()
 
 
+# N = 20 with GMRES: the batched Hermitian eigenvalues of the Dicke blocks deadlocked XLA:CPU's
+# shared thread pool under 4 host devices before they moved to the host (permjax.linalg)
+FINITE_N, FINITE_GRID = 20, {"J": 3.0, "h": 0.5, "Gamma": [1.0, 1.3, 1.68, 2.0, 2.5, 3.0, 3.5, 4.0], "gamma": 1.0}
+
 MULTI_DEVICE_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import jax, numpy as np
     import permjax
     sys.path.insert(0, {tests!r})
-    from test_sweep import newton_fixed_point, G_AXIS
+    from test_sweep import newton_fixed_point, G_AXIS, FINITE_N, FINITE_GRID
     assert len(jax.devices()) == 4, jax.devices()
     axes = {{"h": [0.0, 0.3], "Gamma": G_AXIS[:15]}}
     a = permjax.sweep(permjax.mi_thermo_analytic, {{"h": 0.0, "Gamma": G_AXIS, "gamma": [1.0, 1.5]}}, chunk_size=6, progress=False)
     b = permjax.sweep(newton_fixed_point, axes, chunk_size=6, progress=False)
-    print(json.dumps({{"n_devices": [a.n_devices, b.n_devices], "chunk": [a.chunk_size, b.chunk_size],
+    c = permjax.sweep_finite(FINITE_N, FINITE_GRID, method="gmres", chunk_size=8, progress=False)
+    print(json.dumps({{"n_devices": [a.n_devices, b.n_devices, c.n_devices], "chunk": [a.chunk_size, b.chunk_size],
                       "mi": a.outputs.tolist(), "x": b.outputs["x"].tolist(),
-                      "iterations": b.outputs["diagnostics"]["iterations"].tolist()}}))
+                      "iterations": b.outputs["diagnostics"]["iterations"].tolist(), "finite": c.outputs["mi"].tolist()}}))
     """
 )
 
@@ -204,7 +209,7 @@ def test_four_host_devices_match_one_device():
     )
     assert proc.returncode == 0, proc.stderr
     four = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert four["n_devices"] == [4, 4] and four["chunk"] == [8, 8]  # 6 rounded up to a multiple of 4
+    assert four["n_devices"] == [4, 4, 4] and four["chunk"] == [8, 8]  # 6 rounded up to a multiple of 4
 
     a = permjax.sweep(permjax.mi_thermo_analytic, {"h": 0.0, "Gamma": G_AXIS, "gamma": [1.0, 1.5]}, chunk_size=6, progress=False)
     b = permjax.sweep(newton_fixed_point, {"h": [0.0, 0.3], "Gamma": G_AXIS[:15]}, chunk_size=6, progress=False)
@@ -212,6 +217,10 @@ def test_four_host_devices_match_one_device():
     np.testing.assert_allclose(four["mi"], a.outputs, rtol=1e-14, atol=1e-16)
     np.testing.assert_allclose(four["x"], b.outputs["x"], rtol=1e-14)
     np.testing.assert_array_equal(four["iterations"], b.outputs["diagnostics"]["iterations"])
+    # finite N on 4 devices vs pointwise single-device solves (CGLS, an independent Krylov method)
+    pointwise = [float(permjax.mi_finite(FINITE_N, LMG(J=3.0, h=0.5, Gamma=G, gamma=1.0), method="cgls"))
+                 for G in FINITE_GRID["Gamma"]]
+    np.testing.assert_allclose(four["finite"], pointwise, rtol=1e-9)
 
 
 def test_result_is_a_pytree():
@@ -276,6 +285,25 @@ def test_finite_sweep_matches_bruteforce_cold_and_warm():
     assert it_warm[0] == it_cold[0] and it_warm[1:].sum() < it_cold[1:].sum()
     with pytest.raises(ValueError, match="N"):
         permjax.sweep_finite(1, {"Gamma": [1.0]}, progress=False)
+
+
+def test_finite_sweep_auto_picks_the_solver_from_the_batch():
+    import bruteforce as bf
+
+    # every h = 0: the rate equations (a warm start is dropped, they take no initial guess)
+    gammas = [0.8, 1.68, 3.0]
+    ref = [bf.mutual_information(bf.lmg_steady_state(5, 3.0, 0.0, G, 1.0), 5) / 5 for G in gammas]
+    for warm in (False, True):
+        res = permjax.sweep_finite(5, {"h": 0.0, "Gamma": gammas}, warm_start=warm, progress=False)
+        assert res.solver == "rates" and res.method == "vmap" and res.to_json()["solver"] == "rates"
+        np.testing.assert_allclose(res.outputs["mi"], ref, rtol=0, atol=1e-12)
+    # any h ≠ 0: CGLS below N = 20, preconditioned GMRES from there (compiled once per sweep)
+    from permjax.sweep import _finite_method
+
+    assert _finite_method(5, permjax.grid(h=[0.0, 0.1])) == "cgls"
+    assert _finite_method(20, permjax.grid(h=[0.0, 0.1])) == "gmres"
+    assert _finite_method(80, permjax.grid(h=0.0, Gamma=[1.0, 2.0])) == "rates"
+    assert permjax.sweep_finite(5, {"h": 0.5, "Gamma": 1.68}, method="cgls", progress=False).solver == "cgls"
 
 
 def test_cli_finite_sweep_reproduces_the_spec_number(capsys):

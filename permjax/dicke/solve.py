@@ -110,8 +110,10 @@ def trace_weight(layout: DickeLayout):
     return jnp.asarray(eye / eye.sum(), dtype=jnp.complex128)
 
 
-#: N from which method="auto" (h ≠ 0) picks "gmres" (fast.py) over "cgls"
+#: N from which method="auto" (h ≠ 0) picks "gmres" (fast.py) over "cgls" for one solve
+#: (compile + solve); in a sweep, where the compile is paid once, from SWEEP_GMRES_FROM_N
 GMRES_FROM_N = 48
+SWEEP_GMRES_FROM_N = 20
 
 
 def default_maxiter(layout: DickeLayout) -> int:

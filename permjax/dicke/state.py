@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import linalg
 from ..entropy import binary_entropy, bloch_norm, von_neumann_entropy, xlogx
 from .layout import DickeLayout
 
@@ -136,5 +137,5 @@ def block_diagnostics(blocks, residual, iterations, converged, layout: DickeLayo
     herm = jnp.max(jnp.abs(blocks - jnp.conj(jnp.swapaxes(blocks, -1, -2))), axis=(-3, -2, -1))
     # padding rows/cols are zero and decoupled: lift them to eigenvalue 1 so they do not count
     pad = jnp.asarray(np.eye(layout.n_M)[None] * (~layout.mask)[:, :, None])
-    w = jnp.linalg.eigvalsh(hermitian_part(blocks) / trace[..., None, None, None] + pad)
+    w = linalg.eigvalsh(hermitian_part(blocks) / trace[..., None, None, None] + pad)
     return Diagnostics(residual, iterations, converged, trace, herm, jnp.min(w, axis=(-2, -1)))
