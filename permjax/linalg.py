@@ -1,7 +1,7 @@
 """Batched dense linear algebra (Hermitian eigenvalues, inverses) that is safe on several CPU devices.
 
-On CPU these run numpy's LAPACK on the host through ``jax.pure_callback``; on GPU/TPU they
-are the ``jnp.linalg`` functions. Two reasons for the host path on CPU:
+On CPU these run numpy's LAPACK on the host through ``permjax.host.host_call``; on GPU/TPU
+they are the ``jnp.linalg`` functions. Two reasons for the host path on CPU:
 
 * XLA:CPU's batched LAPACK kernels split the batch over the intra-op thread pool they run on.
   When several CPU devices execute them at once (a sweep sharded over forced host devices),
@@ -20,11 +20,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .host import host_call
+
 
 def _host_or_device(np_fn, jnp_fn, a, result_shape_dtypes):
     if jax.default_backend() != "cpu":
         return jnp_fn(a)
-    return jax.pure_callback(np_fn, result_shape_dtypes, a, vmap_method="expand_dims")
+    return host_call(np_fn, result_shape_dtypes, a, vmap_method="broadcast")
 
 
 def _real_dtype(a):

@@ -32,7 +32,7 @@ cannot hide.
 Derivatives: implicit differentiation of W p = 0, Σ p = 1 (``jax.custom_vjp``); the adjoint
 solve reuses the same window and sparse LU. W depends on Γ, γ only; the derivative in 𝒥
 is zero, and so is the one in h at h = 0 (p is even in h). The host solve runs through
-``jax.pure_callback`` (jit- and vmap-compatible; on a GPU it runs on the host CPU).
+``permjax.host.host_call`` (jit- and vmap-compatible; on a GPU it runs on the host CPU).
 
 Entropies of the result: wrap ``populations`` in ``permjax.dicke.state.DickeState`` (the
 diagonal representation); ``total_entropy``/``mutual_information`` there implement
@@ -50,6 +50,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..host import host_call
 from ..model import LMG, _is_concrete, validate_N
 from .layout import DickeLayout
 
@@ -322,7 +323,7 @@ def _call_forward(Gamma, gamma, N, cutoff, full_below, rtol):
         jax.ShapeDtypeStruct((lay.n_J, lay.n_M), jnp.bool_),
         jax.ShapeDtypeStruct((3,), jnp.float64),
     )
-    return jax.pure_callback(_host_forward(N, cutoff, full_below, rtol), shapes, Gamma, gamma, vmap_method="sequential")
+    return host_call(_host_forward(N, cutoff, full_below, rtol), shapes, Gamma, gamma)
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(2, 3, 4, 5))
@@ -341,9 +342,7 @@ def _populations_bwd(N, cutoff, full_below, rtol, res, cot):
     pbar = cot[0]
     lay = DickeLayout(N)
     shape = jax.ShapeDtypeStruct((lay.n_J, lay.n_M), jnp.float64)
-    mu = jax.pure_callback(
-        _host_adjoint(N, cutoff, full_below), shape, Gamma, gamma, p, window, pbar, vmap_method="sequential"
-    )
+    mu = host_call(_host_adjoint(N, cutoff, full_below), shape, Gamma, gamma, p, window, pbar)
     # θ̄ = −μᵀ ∂_θ(W p)  (implicit function theorem; W is linear in Γ and γ)
     _, vjp = jax.vjp(lambda G, g: rate_matvec(p, N, G, g), Gamma, gamma)
     dG, dg = vjp(mu)
