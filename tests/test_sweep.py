@@ -177,9 +177,9 @@ def test_warm_start_cuts_newton_iterations():
     assert warm.outputs["iterations"].sum() < cold.outputs["iterations"].sum()
 
 
-# N = 20 with GMRES: the batched Hermitian eigenvalues of the Dicke blocks deadlocked XLA:CPU's
-# shared thread pool under 4 host devices before they moved to the host (permjax.linalg)
-FINITE_N, FINITE_GRID = 20, {"J": 3.0, "h": 0.5, "Gamma": [1.0, 1.3, 1.68, 2.0, 2.5, 3.0, 3.5, 4.0], "gamma": 1.0}
+# N = 40 with GMRES on 4 host devices: XLA:CPU's batched eigh (from N = 20) and pure_callback's
+# argument copies (at N = 40) deadlocked its thread pool before permjax.linalg / permjax.host
+FINITE_N, FINITE_GRID = 40, {"J": 3.0, "h": 0.5, "Gamma": [1.0, 1.3, 1.68, 2.0, 2.5, 3.0, 3.5, 4.0], "gamma": 1.0}
 
 MULTI_DEVICE_SCRIPT = textwrap.dedent(
     """
