@@ -33,9 +33,9 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax.experimental import io_callback
 
 from .entropy import binary_entropy, bloch_norm
+from .host import host_check
 from .meanfield import drift
 from .model import LMG
 
@@ -504,13 +504,9 @@ def _mi_thermo_jit(model: LMG, opts: ThermoOptions) -> ThermoResult:
         flat = jax.tree.map(lambda a: a.reshape(-1), model.broadcast())
         res = jax.vmap(_mi_thermo_single, in_axes=(0, None))(flat, opts)
         res = jax.tree.map(lambda a: a.reshape(model.shape + a.shape[1:]), res)
-    # an io_callback (not jax.debug.callback): under vmap it becomes one rolled loop, not unrolled
-    io_callback(
-        _warn_unresolved,
-        None,
-        *jax.lax.stop_gradient((res.kind, res.residual, res.floquet_max, model.J, model.h, model.Gamma, model.gamma)),
-    )
-    return res
+    # host_check: no declared effect (batched while_loops accept it), safe on several host devices
+    return host_check(res, _warn_unresolved, res.kind, res.residual, res.floquet_max,
+                      *(jnp.broadcast_to(p, res.kind.shape) for p in (model.J, model.h, model.Gamma, model.gamma)))
 
 
 def mi_thermo(model: LMG, **options) -> ThermoResult:

@@ -108,3 +108,30 @@ class _Single:
 
     def __call__(self, *args):
         return (self.fn(*args),)
+
+
+def host_check(x, fn: Callable, *args):
+    """``x`` unchanged, after ``fn(*numpy_args)`` has run on the host (e.g. to warn).
+
+    The call is tied to ``x`` by a data dependency (each inexact leaf gets ``+ 0`` from it),
+    so it is not removed as dead code, and no effect is declared (``jax.debug.callback``'s
+    effect is rejected in ``while_loop``s with batched predicates). ``args`` are cut from
+    differentiation. Under ``vmap`` ``fn`` is called once with the batch axes in front; the
+    first argument's shape must be a prefix of every inexact leaf's shape.
+    """
+    args = jax.lax.stop_gradient(tuple(jnp.asarray(a) for a in args))
+
+    def run(*a):
+        fn(*a)
+        return np.zeros(np.shape(a[0]))
+
+    zero = host_call(run, jax.ShapeDtypeStruct(args[0].shape, jnp.float64), *args, vmap_method="broadcast")
+
+    def tie(leaf):
+        leaf = jnp.asarray(leaf)
+        if not jnp.issubdtype(leaf.dtype, jnp.inexact):
+            return leaf
+        z = zero.reshape(zero.shape + (1,) * (leaf.ndim - zero.ndim))
+        return leaf + z.astype(leaf.dtype)
+
+    return jax.tree.map(tie, x)

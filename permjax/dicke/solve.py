@@ -29,6 +29,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..host import host_check
 from ..model import LMG, _is_concrete, validate_N
 from .layout import DickeLayout
 from .liouvillian import adjoint, block_trace, liouvillian
@@ -166,11 +167,10 @@ def _flag_traced(x, ok, residual, iterations, on_failure: str, msg: str):
     """Inside traced code: an equinox runtime error ("raise") or a RuntimeWarning ("warn")."""
     if on_failure == "raise":
         return eqx.error_if(x, ~ok, msg)
-    jax.debug.callback(_warn_traced, ok, residual, iterations, msg)
-    return x
+    return host_check(x, functools.partial(_warn_traced, msg=msg), ok, residual, iterations)
 
 
-def _warn_traced(ok, residual, iterations, msg):
+def _warn_traced(ok, residual, iterations, *, msg):
     if not np.all(ok):
         warnings.warn(f"{msg}: residual {np.max(residual):.3e}, iterations {np.max(iterations)}",
                       RuntimeWarning)
