@@ -190,7 +190,7 @@ def _bounds_item(text: str) -> tuple[str, tuple[float, float]]:
     return name.strip(), (_finite_float(lohi[0]), _finite_float(lohi[1]))
 
 
-def _mi_function(N):
+def _mi_function(N, method: str = "auto"):
     """I_M/N as a function of one model: mi_thermo (N → ∞) or mi_finite at fixed N."""
     import functools
 
@@ -200,7 +200,7 @@ def _mi_function(N):
         return mi_thermo
     from . import mi_finite
 
-    return functools.partial(mi_finite, N)
+    return functools.partial(mi_finite, N, method=method)
 
 
 def _limit_label(N) -> str:
@@ -241,11 +241,17 @@ def _cmd_optimize(args) -> None:
             raise ValueError(f"--bounds {name}=... given but {name} is not optimised (--over {name})")
         bounds[name] = lohi
     model = model_from_args(args)
+    solver = None
+    if args.N is not None:
+        from .dicke.solve import batch_method
+
+        solver = batch_method(args.N, None if "h" in over else model.h)  # h fixed at 0: the rate equations
     t0 = time.perf_counter()
-    res = maximize(_mi_function(args.N), model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
-    record = {"N": args.N, "bounds": bounds, **res.as_dict(), "seconds": time.perf_counter() - t0}
+    res = maximize(_mi_function(args.N, solver), model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
+    record = {"N": args.N, "solver": solver, "bounds": bounds, **res.as_dict(), "seconds": time.perf_counter() - t0}
     lines = [
-        f"maximise I_M/N ({_limit_label(args.N)}) over {', '.join(over)}; fixed: {model.as_dict()}",
+        f"maximise I_M/N ({_limit_label(args.N)}{f', solver {solver}' if solver else ''}) over {', '.join(over)}; "
+        f"fixed: {model.as_dict()}",
         *(f"{p:<9} = {v:.10g}   (bounds {bounds[p][0]:g}, {bounds[p][1]:g})" for p, v in res.params.items()),
         f"I_M/N     = {float(res.value):.12g}",
         f"|grad|    = {float(res.grad_norm):.3g}   converged = {res.converged}   steps = {res.steps}",

@@ -452,15 +452,6 @@ class FiniteWarmStep(FinitePoint):
         return self.output(state), jax.lax.stop_gradient(state.blocks).astype(rho.dtype)
 
 
-def _finite_method(N: int, models: LMG) -> str:
-    """``method="auto"`` for a finite-N sweep over the concrete batch ``models``."""
-    from .dicke.solve import METHODS, SWEEP_GMRES_FROM_N
-
-    if np.all(np.asarray(models.h) == 0):
-        return "rates"
-    return "gmres" if N >= SWEEP_GMRES_FROM_N and "gmres" in METHODS else "cgls"
-
-
 def sweep_finite(
     N: int,
     models_or_grid,
@@ -483,14 +474,14 @@ def sweep_finite(
     (20) and ``"cgls"`` below.
     """
     from .dicke.layout import DickeLayout
-    from .dicke.solve import trace_weight
+    from .dicke.solve import batch_method, trace_weight
     from .model import validate_N
 
     N = validate_N(N, minimum=2)
     models = as_batch(models_or_grid)
     method = steady_state_options.get("method", "auto")
     if method == "auto":
-        method = _finite_method(N, models)
+        method = batch_method(N, models.h)
     warm_start = warm_start and method != "rates"  # the rate equations take no initial guess
     options = tuple(sorted({**steady_state_options, "method": method}.items()))
     models_or_grid = models

@@ -112,7 +112,7 @@ def test_cli_optimize(monkeypatch, capsys):
 
     from permjax import cli
 
-    monkeypatch.setattr(cli, "_mi_function", lambda N: permjax.mi_thermo_analytic)
+    monkeypatch.setattr(cli, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
     assert cli.main(["optimize", "--h", "0", "--over", "Gamma", "--bounds", "Gamma=1.05,4", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     ref = minimize_scalar(lambda G: -eq18_numpy(G), bounds=(1.05, 4.0), method="bounded", options={"xatol": 1e-12})
@@ -129,6 +129,23 @@ def test_cli_optimize(monkeypatch, capsys):
         assert cli.main(["optimize", "--h", "0", *flags]) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and match in err[0], err
+
+
+def test_cli_optimize_finite_N_picks_the_solver(capsys):
+    """`permjax optimize --N 6`: h fixed at 0 uses the rate equations, h = 0.5 CGLS; each Γ*
+    agrees with a grid scan of the full-block CGLS steady state."""
+    import json
+
+    from permjax import cli
+
+    for h, solver in ((0.0, "rates"), (0.5, "cgls")):
+        assert cli.main(["optimize", "--N", "6", "--h", str(h), "--bounds", "Gamma=0.5,4", "--starts", "2", "--json"]) == 0
+        record = json.loads(capsys.readouterr().out)
+        assert record["solver"] == solver and record["converged"]
+        scan = lambda G, h=h: permjax.sweep_finite(6, {"h": h, "Gamma": G}, method="cgls", progress=False).outputs["mi"]
+        G_grid, v_grid = refined_grid_argmax(scan, 0.5, 4.0, points=11)
+        assert abs(record["params"]["Gamma"] - G_grid) < 1e-4
+        assert record["value"] >= v_grid - 1e-12
 
 
 def refined_grid_argmax(values, lo, hi, points=21, spacing=2e-5):

@@ -117,6 +117,15 @@ GMRES_FROM_N = 48
 SWEEP_GMRES_FROM_N = 20
 
 
+def batch_method(N: int, h=None) -> str:
+    """``method="auto"`` for many solves at fixed N sharing one compile (sweeps, gradient
+    searches): ``"rates"`` when every h is known to be 0 (``h`` concrete values; ``None`` when
+    h varies), else ``"gmres"`` from N = ``SWEEP_GMRES_FROM_N`` and ``"cgls"`` below."""
+    if h is not None and np.all(np.asarray(h) == 0):
+        return "rates"
+    return "gmres" if N >= SWEEP_GMRES_FROM_N and "gmres" in METHODS else "cgls"
+
+
 def default_maxiter(layout: DickeLayout) -> int:
     return max(2000, 4 * layout.n_unknowns)
 
