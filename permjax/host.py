@@ -8,13 +8,15 @@ back at once) nothing is left to run the copy: a deadlock, observed with 4 force
 devices in GMRES sweeps at N = 40. Skipping the copy removes the dependency on the pool.
 
 Built on ``jax._src.callback.emit_python_callback``, the lowering that ``jax.pure_callback``
-itself uses. No derivative rules: call it on primal values (inside ``custom_jvp`` /
-``custom_vjp`` rules or under ``stop_gradient``).
+itself uses (private API, checked at import: where it differs from the version tested here,
+``host_call`` falls back to ``jax.pure_callback``). No derivative rules: call it on primal
+values (inside ``custom_jvp`` / ``custom_vjp`` rules or under ``stop_gradient``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from typing import Callable
 
 import jax
@@ -80,6 +82,17 @@ def _batch(args, dims, *, fn, out_avals):
     return _host_call_p.bind(*args, fn=fn, out_avals=out_avals), [0] * len(out_avals)
 
 
+def _private_api_matches() -> bool:
+    try:
+        emit = inspect.signature(_jax_callback.emit_python_callback).parameters
+        shard = inspect.signature(_jax_callback._callback_op_sharding).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
+    return {"has_side_effect", "returns_token", "sharding"} <= set(emit) and len(shard) == 3
+
+
+HOST_BUFFERS = _private_api_matches()  #: False: host_call is jax.pure_callback (argument copies)
+
 mlir.register_lowering(_host_call_p, _lowering)
 batching.primitive_batchers[_host_call_p] = _batch
 
@@ -97,6 +110,9 @@ def host_call(fn: Callable, result_shape_dtypes, *args, vmap_method: str = "sequ
     single = isinstance(result_shape_dtypes, jax.ShapeDtypeStruct)
     specs = (result_shape_dtypes,) if single else tuple(result_shape_dtypes)
     out_avals = tuple(jax.core.ShapedArray(s.shape, s.dtype) for s in specs)
+    if not HOST_BUFFERS:
+        return jax.pure_callback(fn, result_shape_dtypes, *args,
+                                 vmap_method="expand_dims" if vmap_method == "broadcast" else "sequential")
     flat_fn = _Single(fn) if single else fn
     outs = _host_call_p.bind(*map(jnp.asarray, args), fn=_HostFn(flat_fn, vmap_method == "broadcast"), out_avals=out_avals)
     return outs[0] if single else tuple(outs)
