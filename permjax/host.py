@@ -22,9 +22,13 @@ from typing import Callable
 import jax
 import jax.numpy as jnp
 import numpy as np
-from jax._src import callback as _jax_callback
 from jax.extend.core import Primitive
 from jax.interpreters import batching, mlir
+
+try:
+    from jax._src import callback as _jax_callback
+except ImportError:  # pragma: no cover - a jax without this module: pure_callback fallback
+    _jax_callback = None
 
 _host_call_p = Primitive("permjax_host_call")
 _host_call_p.multiple_results = True
