@@ -91,21 +91,11 @@ def scan(N, h, G, solver):
     return permjax.sweep_finite(N, axes, method=solver, progress=False).outputs["mi"]
 
 
-def refined_grid_argmax(values, lo, hi, points=11, spacing=2e-5):
-    """Grid-scan reference for the maximum: rescan between the best point's neighbours until
-    the spacing is below ``spacing``."""
-    import numpy as np
-
-    while True:
-        x = np.linspace(lo, hi, points)
-        y = np.asarray(values(x))
-        k = int(np.argmax(y))
-        if x[1] - x[0] < spacing:
-            return x[k], y[k]
-        lo, hi = x[max(k - 1, 0)], x[min(k + 1, points - 1)]
-
-
 def run_optimizer(N_list, solver: str) -> list[dict]:
+    """Gradient searches over Γ, each compared with a refined grid scan (tests/grid_reference.py)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from grid_reference import refined_grid_argmax
+
     import permjax
     from permjax import LMG
 
@@ -120,7 +110,7 @@ def run_optimizer(N_list, solver: str) -> list[dict]:
         t0 = time.perf_counter()
         res = permjax.maximize(objective, LMG(J=3.0, h=h, gamma=1.0), bounds={"Gamma": (1.05, 4.0)}, starts=4)
         seconds = time.perf_counter() - t0
-        G_grid, v_grid = refined_grid_argmax(lambda G, h=h, N=N: scan(N, h, G, solver), 1.05, 4.0)
+        G_grid, v_grid = refined_grid_argmax(lambda G, h=h, N=N: scan(N, h, G, solver), 1.05, 4.0, points=11)
         rows.append({"N": label, "h": h, "Gamma_star": res.params["Gamma"], "mi_max": float(res.value),
                      "grad_norm": float(res.grad_norm), "converged": res.converged, "steps": res.steps,
                      "seconds": seconds, "Gamma_grid": float(G_grid), "mi_grid": float(v_grid),

@@ -4,6 +4,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
+from grid_reference import refined_grid_argmax
 from scipy.optimize import brute, minimize_scalar
 
 import permjax
@@ -146,19 +147,6 @@ def test_cli_optimize_finite_N_picks_the_solver(capsys):
         G_grid, v_grid = refined_grid_argmax(scan, 0.5, 4.0, points=11)
         assert abs(record["params"]["Gamma"] - G_grid) < 1e-4
         assert record["value"] >= v_grid - 1e-12
-
-
-def refined_grid_argmax(values, lo, hi, points=21, spacing=2e-5):
-    """Grid scan for the maximum of a 1-D function: scan ``points`` values, then rescan between
-    the best point's neighbours, until the spacing is below ``spacing``. ``values`` maps an
-    array of abscissae to an array of values."""
-    while True:
-        x = np.linspace(lo, hi, points)
-        y = np.asarray(values(x))
-        k = int(np.argmax(y))
-        if x[1] - x[0] < spacing:
-            return x[k], y[k]
-        lo, hi = x[max(k - 1, 0)], x[min(k + 1, points - 1)]
 
 
 N_FINITE = 40  # the issue's acceptance size; GMRES (preconditioned) keeps it to seconds per solve
