@@ -63,6 +63,10 @@ class ThermoOptions:
         max_returns: shooting attempts at most, from the 1st, 2nd, ... return (period doublings).
         max_steps: ODE steps at most for the transient and window.
         max_orbit_steps: ODE steps at most for one period (a longer orbit is not resolved).
+        autodiff: ``"reverse"`` (``jax.grad``/``jacrev``: first derivatives, diffrax's
+            checkpointed adjoint) or ``"forward"`` (``jax.jvp``/``jacfwd``: first and second
+            derivatives, e.g. the Hessian as ``jacfwd(jacfwd(f))``; diffrax's ``ForwardMode``).
+            Third and higher derivatives are not exact in either mode.
     """
 
     rtol: float = 1e-11
@@ -78,6 +82,7 @@ class ThermoOptions:
     max_returns: int = 8
     max_steps: int = 100_000
     max_orbit_steps: int = 4096
+    autodiff: str = "reverse"
 
     def __post_init__(self):
         for name in ("rtol", "atol", "relax_rtol", "relax_atol", "t_transient", "t_window", "newton_tol"):
@@ -88,6 +93,8 @@ class ThermoOptions:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
                 raise ValueError(f"mi_thermo option {name} must be an integer >= {lo}, got {v!r}")
+        if self.autodiff not in ("reverse", "forward"):
+            raise ValueError(f"mi_thermo option autodiff must be 'reverse' or 'forward', got {self.autodiff!r}")
         m0 = np.asarray(self.m0, dtype=float)
         if m0.shape != (3,) or not np.all(np.isfinite(m0)) or np.linalg.norm(m0) > 1:
             raise ValueError(f"mi_thermo option m0 must be a Bloch vector (3 finite numbers, |m0| <= 1), got {self.m0!r}")
@@ -186,6 +193,7 @@ def _integrate(field, y0, args, t1, rtol, atol, opts, ts=None):
         saveat=diffrax.SaveAt(t1=True) if ts is None else diffrax.SaveAt(ts=ts),
         stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
         max_steps=opts.max_steps if ts is not None else opts.max_orbit_steps,  # relax saves at ts
+        adjoint=diffrax.ForwardMode() if opts.autodiff == "forward" else diffrax.RecursiveCheckpointAdjoint(),
         throw=False,
     )
     ys = sol.ys if ts is not None else jax.tree.map(lambda a: a[-1], sol.ys)
@@ -370,14 +378,20 @@ def cycle_average(model: LMG, x0, T, opts: ThermoOptions):
 def _implicit_orbit(model, y_star, jac_star, x_ref, normal, opts):
     """y* carrying dy*/dθ = −F_y⁻¹ F_θ (implicit function theorem).
 
-    Written as y* − F_y⁻¹ (F(y*, θ) − F(y*, θ)|_frozen) with F_y frozen: the value is y*
-    exactly, the derivative is that of the root of F(y, θ) = 0. Only F(y*, θ) over one period
+    Written as y ← y − F_y⁻¹ (F(y, θ) − F(y, θ)|_frozen) from y = y* with F_y frozen at y*:
+    the value stays y* exactly, and each step makes one more order of derivatives that of the
+    root of F(y, θ) = 0 (one step: first derivatives; a second step, taken for
+    ``autodiff="forward"``, adds the F_yy, F_yθ terms of the second). Only F over one period
     is differentiated, never the transient or the Newton iterations.
     """
-    x0, T = y_star[:3], y_star[3]
-    xT, _ = _integrate(_scaled_drift, x0, (model, T), 1.0, opts.rtol, opts.atol, opts)
-    F = jnp.concatenate([xT - x0, (normal @ (x0 - x_ref))[None]])
-    return y_star - jnp.linalg.solve(jax.lax.stop_gradient(jac_star), F - jax.lax.stop_gradient(F))
+    J = jax.lax.stop_gradient(jac_star)
+    y = y_star
+    for _ in range(2 if opts.autodiff == "forward" else 1):
+        x0, T = y[:3], y[3]
+        xT, _ = _integrate(_scaled_drift, x0, (model, T), 1.0, opts.rtol, opts.atol, opts)
+        F = jnp.concatenate([xT - x0, (normal @ (x0 - x_ref))[None]])
+        y = y - jnp.linalg.solve(J, F - jax.lax.stop_gradient(F))
+    return y
 
 
 # --- the fallback ----------------------------------------------------------------------------
@@ -512,8 +526,9 @@ def _mi_thermo_jit(model: LMG, opts: ThermoOptions) -> ThermoResult:
 def mi_thermo(model: LMG, **options) -> ThermoResult:
     """lim_{N→∞} I_M/N (Eq. 13): b(|m̄|) − mean_t b(|m(t)|) along the attractor of Eq. 16.
 
-    Works under ``jit``, ``vmap`` and ``jax.grad`` (w.r.t. J, h, Gamma, gamma); a batched
-    ``LMG`` (array leaves) is mapped over directly. Fixed point ⇒ ``mi`` = 0 with zero
+    Works under ``jit``, ``vmap`` and ``jax.grad`` (w.r.t. J, h, Gamma, gamma); with
+    ``autodiff="forward"`` under ``jax.jvp``/``jacfwd`` instead, to second order (Hessians as
+    ``jacfwd(jacfwd(f))``). A batched ``LMG`` (array leaves) is mapped over directly. Fixed point ⇒ ``mi`` = 0 with zero
     gradient. Limit cycle ⇒ exact one-period averages on the Newton-shooting orbit, gradients
     by implicit differentiation. Otherwise ``kind`` = 2 ("not resolved"), a RuntimeWarning is
     issued, ``mi`` is a smooth-window average and its gradient is NaN.
