@@ -484,13 +484,12 @@ def sweep_finite(
         method = batch_method(N, models.h)
     warm_start = warm_start and method != "rates"  # the rate equations take no initial guess
     options = tuple(sorted({**steady_state_options, "method": method}.items()))
-    models_or_grid = models
     if not warm_start:
-        result = sweep(FinitePoint(N, options), models_or_grid, chunk_size=chunk_size or 64, devices=devices, progress=progress)
+        result = sweep(FinitePoint(N, options), models, chunk_size=chunk_size or 64, devices=devices, progress=progress)
     else:
         if devices is not None:
             raise ValueError("the warm-started sweep is sequential: it runs on the default device (devices must be None)")
         result = sweep_sequential(
-            FiniteWarmStep(N, options), models_or_grid, trace_weight(DickeLayout(N)), chunk_size=chunk_size or 16, progress=progress
+            FiniteWarmStep(N, options), models, trace_weight(DickeLayout(N)), chunk_size=chunk_size or 16, progress=progress
         )
     return dataclasses.replace(result, solver=method)

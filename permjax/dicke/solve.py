@@ -117,13 +117,21 @@ GMRES_FROM_N = 48
 SWEEP_GMRES_FROM_N = 20
 
 
-def batch_method(N: int, h=None) -> str:
-    """``method="auto"`` for many solves at fixed N sharing one compile (sweeps, gradient
-    searches): ``"rates"`` when every h is known to be 0 (``h`` concrete values; ``None`` when
-    h varies), else ``"gmres"`` from N = ``SWEEP_GMRES_FROM_N`` and ``"cgls"`` below."""
-    if h is not None and np.all(np.asarray(h) == 0):
+def auto_method(N: int, h=None, gmres_from_N: int = GMRES_FROM_N) -> str:
+    """What ``method="auto"`` resolves to: ``"rates"`` when every h is known to be 0 (``h``
+    concrete values; ``None`` or a tracer when h varies), else ``"gmres"`` from N =
+    ``gmres_from_N`` and ``"cgls"`` below. GMRES with the h = 0 preconditioner (fast.py):
+    warm solves beat CGLS from N ≈ 20, a first call (compile + solve) from N ≈ 50
+    (benchmarks/reach.py); CGLS compiles faster below."""
+    if h is not None and _is_concrete(h) and np.all(np.asarray(h) == 0):
         return "rates"
-    return "gmres" if N >= SWEEP_GMRES_FROM_N and "gmres" in METHODS else "cgls"
+    return "gmres" if N >= gmres_from_N and "gmres" in METHODS else "cgls"
+
+
+def batch_method(N: int, h=None) -> str:
+    """``auto_method`` for many solves at fixed N sharing one compile (sweeps, gradient
+    searches): GMRES from N = ``SWEEP_GMRES_FROM_N``."""
+    return auto_method(N, h, SWEEP_GMRES_FROM_N)
 
 
 def default_maxiter(layout: DickeLayout) -> int:
@@ -235,10 +243,7 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
     if not (isinstance(tol, (float, int)) and 0 < tol < 1):
         raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
     if method == "auto":
-        h0 = _is_concrete(model.h) and bool(np.all(np.asarray(model.h) == 0))
-        # GMRES with the h = 0 preconditioner (fast.py): warm solves beat CGLS from N ≈ 20, a first
-        # call (compile + solve) from N ≈ 50 (benchmarks/reach.py); CGLS compiles faster below
-        method = "rates" if h0 else ("gmres" if N >= GMRES_FROM_N and "gmres" in METHODS else "cgls")
+        method = auto_method(N, model.h)
     if method == "rates":
         return _rates_state(N, model, tol, on_failure)
     if method not in METHODS:
