@@ -2,16 +2,24 @@
 
 Every computing subcommand takes the model flags ``--J --h --Gamma --gamma`` (defaults are
 the paper's: 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1, in units of γ), prints a short human-readable
-report, or one JSON object with ``--json``. Bad input exits with status 2 and a one-line message.
+report, or one JSON object with ``--json``. Negative values may follow a flag directly
+(``--J -3,-1``). Bad input exits with status 2 and a one-line message, a computation that
+fails with status 1 and one line; Ctrl-C (SIGINT) exits with 130 and SIGTERM with 143, after
+the same clean-up (figure points finished so far stay cached; output files are written
+atomically, so none is left half-written). Never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
+import re
+import signal
 import sys
 import time
+import warnings
 
 DEFAULTS = {"J": 3.0, "h": 0.5, "Gamma": 1.68, "gamma": 1.0}
 
@@ -43,14 +51,55 @@ def _finite_float(text: str) -> float:
     return x
 
 
-def _positive_int(text: str) -> int:
+def _int_at_least(minimum: int):
+    """An argparse type: an integer >= ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+        if n < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}, got {n}")
+        return n
+
+    parse.__name__ = f"integer >= {minimum}"
+    return parse
+
+
+_positive_int = _int_at_least(1)
+#: the finite-N steady state needs N >= 2 (``steady_state``); the ground state N >= 1
+_finite_N = _int_at_least(2)
+
+
+def _tolerance(text: str) -> float:
+    from .validate import tolerance
+
     try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1, got {n}")
-    return n
+        return tolerance(_finite_float(text))
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _mi_text(x: float) -> str:
+    """I_M/N for the report: 12 significant digits, and a zero never printed as -0."""
+    return f"{x + 0.0:.12g}"
+
+
+_NEGATIVE_VALUE = re.compile(r"^-\.?\d")
+
+
+def _join_negative_values(argv: list[str]) -> list[str]:
+    """``--flag -3,-1`` → ``--flag=-3,-1``: argparse would take ``-3,-1`` for an option; no
+    permjax option starts with a digit, so a token like that after a ``--flag`` is its value."""
+    out: list[str] = []
+    for tok in argv:
+        prev = out[-1] if out else ""
+        if _NEGATIVE_VALUE.match(tok) and prev.startswith("--") and "=" not in prev and prev != "--":
+            out[-1] = f"{prev}={tok}"
+        else:
+            out.append(tok)
+    return out
 
 
 MODEL_FLAG_HELP = {
@@ -118,7 +167,7 @@ def _cmd_thermo(args) -> None:
     period = f"{record['period']:.10g}" if record["period"] is not None else "-"
     lines = [
         f"N -> infinity, LMG {model.as_dict()}",
-        f"I_M/N     = {mi:.12g}",
+        f"I_M/N     = {_mi_text(mi)}",
         f"attractor = {res.kind_name}",
         f"period    = {period}",
         f"<m>       = ({', '.join(f'{v:.8g}' for v in record['m_mean'])})",
@@ -137,7 +186,8 @@ def _cmd_finite(args) -> None:
 
     model = model_from_args(args)
     t0 = time.perf_counter()
-    state = steady_state(args.N, model, tol=args.tol, maxiter=args.maxiter, method=args.method)
+    state = steady_state(args.N, model, tol=args.tol, maxiter=args.maxiter, method=args.method,
+                         memory_check=not args.no_memory_check)
     mi = float(mutual_information(state)) / state.N
     m = [float(v) for v in np.asarray(magnetization(state))]
     seconds = time.perf_counter() - t0
@@ -146,7 +196,7 @@ def _cmd_finite(args) -> None:
               "diagnostics": diag, "seconds": seconds}
     lines = [
         f"finite N = {state.N}, LMG {model.as_dict()}",
-        f"I_M/N      = {mi:.12g}",
+        f"I_M/N      = {_mi_text(mi)}",
         f"<m>        = ({', '.join(f'{v:.8g}' for v in m)})",
         f"residual   = {diag['residual']:.3g}   (|L rho|/|rho|)",
         f"iterations = {diag['iterations']}",
@@ -190,7 +240,7 @@ def _bounds_item(text: str) -> tuple[str, tuple[float, float]]:
     return name.strip(), (_finite_float(lohi[0]), _finite_float(lohi[1]))
 
 
-def _mi_function(N, method: str = "auto"):
+def _mi_function(N, method: str = "auto", memory_check: bool = True):
     """I_M/N as a function of one model: mi_thermo (N → ∞) or mi_finite at fixed N."""
     import functools
 
@@ -200,7 +250,7 @@ def _mi_function(N, method: str = "auto"):
         return mi_thermo
     from . import mi_finite
 
-    return functools.partial(mi_finite, N, method=method)
+    return functools.partial(mi_finite, N, method=method, memory_check=memory_check)
 
 
 def _limit_label(N) -> str:
@@ -210,16 +260,19 @@ def _limit_label(N) -> str:
 def _cmd_sweep(args) -> None:
     from .sweep import grid, sweep, sweep_finite
 
+    from .files import check_output_file
+
+    if args.out is not None:  # before computing: an unusable path fails now, not after the sweep
+        check_output_file(args.out, (".csv", ".json"))
     models = grid(J=args.J, h=args.h, Gamma=args.Gamma, gamma=args.gamma)
-    if args.out is not None and not args.out.endswith((".csv", ".json")):
-        raise ValueError(f"--out must end in .csv or .json, got {args.out!r}")
     if args.N is None:
         if args.warm_start:
             raise ValueError("--warm-start needs --N (it warm-starts the finite-N steady-state solves)")
         res = sweep(_mi_function(None), models, chunk_size=args.chunk_size or 256, progress=not args.quiet)
     else:
         res = sweep_finite(args.N, models, warm_start=args.warm_start, chunk_size=args.chunk_size,
-                           progress=not args.quiet, method=args.method)
+                           progress=not args.quiet, method=args.method,
+                           memory_check=not args.no_memory_check)
     if args.out is not None:
         (res.to_csv if args.out.endswith(".csv") else res.to_json)(args.out)
     record = {"N": args.N, **res.to_json(), "out": args.out}
@@ -247,13 +300,13 @@ def _cmd_optimize(args) -> None:
 
         solver = batch_method(args.N, None if "h" in over else model.h)  # h fixed at 0: the rate equations
     t0 = time.perf_counter()
-    res = maximize(_mi_function(args.N, solver), model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
+    res = maximize(_mi_function(args.N, solver, not args.no_memory_check), model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
     record = {"N": args.N, "solver": solver, "bounds": bounds, **res.as_dict(), "seconds": time.perf_counter() - t0}
     lines = [
         f"maximise I_M/N ({_limit_label(args.N)}{f', solver {solver}' if solver else ''}) over {', '.join(over)}; "
         f"fixed: {model.as_dict()}",
         *(f"{p:<9} = {v:.10g}   (bounds {bounds[p][0]:g}, {bounds[p][1]:g})" for p, v in res.params.items()),
-        f"I_M/N     = {float(res.value):.12g}",
+        f"I_M/N     = {_mi_text(float(res.value))}",
         f"|grad|    = {float(res.grad_norm):.3g}   converged = {res.converged}   steps = {res.steps}",
         f"starts    = {len(res.start_values)}: values {', '.join(f'{v:.8g}' for v in res.start_values)}",
         f"seconds   = {record['seconds']:.3f}",
@@ -280,7 +333,7 @@ def _cmd_ground(args) -> None:
     }
     lines = [
         f"ground state, N = {args.N}, J = {args.J:g}, h = {args.h:g} (J = N/2 block)",
-        f"I_M/N     = {mi:.12g}",
+        f"I_M/N     = {_mi_text(mi)}",
         f"energy    = {record['energy']:.12g}",
         f"m         = ({', '.join(f'{v:.8g}' for v in record['m'])})",
         f"gap       = {float(g.gap):.6g}   residual = {float(g.residual):.3g}",
@@ -304,7 +357,12 @@ def _cmd_figure(args) -> None:
 
 
 def _add_N_flag(p) -> None:
-    p.add_argument("--N", type=_positive_int, default=None, help="finite N: exact mi_finite at this N (default: N -> infinity, mi_thermo)")
+    p.add_argument("--N", type=_finite_N, default=None, help="finite N >= 2: exact mi_finite at this N (default: N -> infinity, mi_thermo)")
+
+
+def _add_memory_flag(p) -> None:
+    p.add_argument("--no-memory-check", action="store_true",
+                   help="solve even when the estimated memory of a finite-N solve exceeds what is available")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -325,11 +383,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_thermo)
 
     p = sub.add_parser("finite", help="exact finite-N I_M/N from the Dicke-basis steady state (Eqs. 20-29)")
-    p.add_argument("--N", type=_positive_int, default=40, help="number of qubits, >= 2 (default 40)")
+    p.add_argument("--N", type=_finite_N, default=40, help="number of qubits, >= 2 (default 40)")
     add_model_flags(p)
-    p.add_argument("--tol", type=_finite_float, default=1e-12, help="relative residual of the solve (default 1e-12)")
+    p.add_argument("--tol", type=_tolerance, default=1e-12, help="relative residual of the solve, >= 1e-14 (default 1e-12)")
     p.add_argument("--maxiter", type=_positive_int, default=None, help="iteration cap (default: scales with N^3)")
     p.add_argument("--method", default="auto", help="steady-state solver (default auto)")
+    _add_memory_flag(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_finite)
 
@@ -345,6 +404,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--warm-start", action="store_true", help="with --N: solve the points in order, each from its neighbour's steady state")
     p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: rates if every h = 0, else gmres from N = 20, cgls below)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    _add_memory_flag(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_sweep)
 
@@ -362,6 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=_positive_int, default=100, help="maximum optimiser steps per start (default 100)")
     p.add_argument("--starts", type=_positive_int, default=4, help="number of starts (default 4)")
     p.add_argument("--gtol", type=_finite_float, default=1e-8, help="convergence: projected gradient norm below this (default 1e-8)")
+    _add_memory_flag(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_optimize)
 
@@ -401,20 +462,79 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
+
+
+def _raise_terminated(signum, frame):
+    raise Terminated()
+
+
+@contextlib.contextmanager
+def _signals_and_warnings():
+    """While a command runs: SIGTERM raises ``Terminated`` (in the main thread only), and
+    warnings print as one line ``permjax: warning: ...``."""
+    import threading
+
+    old_term = None
+    if threading.current_thread() is threading.main_thread():
+        old_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    old_show = warnings.showwarning
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        print(f"permjax: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
+
+    warnings.showwarning = show
+    try:
+        yield
+    finally:
+        warnings.showwarning = old_show
+        if old_term is not None:
+            signal.signal(signal.SIGTERM, old_term)
+
+
+def _one_line(e) -> str:
+    lines = str(e).strip().splitlines()
+    return lines[0] if lines else type(e).__name__
+
+
+def _interrupted_note(args) -> str:
+    command = getattr(args, "command", None)
+    if command == "figure":
+        return f"; finished points are cached in {args.out}: rerun the same command to resume"
+    if command == "sweep" and getattr(args, "out", None):
+        return f"; nothing was written to {args.out}"
+    return ""
+
+
 def main(argv=None) -> int:
     parser = build_parser()
-    try:
-        args = parser.parse_args(argv)
-        args.func(args)
-    except (CLIError, ValueError) as e:
-        print(f"permjax: error: {e}", file=sys.stderr)
-        return 2
-    except RuntimeError as e:  # a solver that did not converge: says so with its residual
-        print(f"permjax: failed: {e}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("permjax: interrupted (figure points finished so far are cached)", file=sys.stderr)
-        return 130
+    args = None
+    with _signals_and_warnings():
+        try:
+            argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
+            args = parser.parse_args(argv)
+            args.func(args)
+        except (CLIError, ValueError) as e:  # bad input (InsufficientMemoryError included)
+            print(f"permjax: error: {_one_line(e)}", file=sys.stderr)
+            return 2
+        except RuntimeError as e:  # a solver that did not converge: says so with its residual
+            print(f"permjax: failed: {_one_line(e)}", file=sys.stderr)
+            return 1
+        except MemoryError as e:
+            print(f"permjax: failed: out of memory ({_one_line(e)}); see --no-memory-check in --help",
+                  file=sys.stderr)
+            return 1
+        except OSError as e:
+            print(f"permjax: failed: {_one_line(e)}", file=sys.stderr)
+            return 1
+        except KeyboardInterrupt as e:
+            term = isinstance(e, Terminated)
+            print(f"permjax: {'terminated' if term else 'interrupted'}{_interrupted_note(args)}", file=sys.stderr)
+            return 143 if term else 130
+        except Exception as e:  # a bug: still one line, with the exception's type
+            print(f"permjax: internal error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
+            return 1
     return 0
 
 

@@ -11,7 +11,10 @@
 A figure is a list of ``Point`` tasks. ``make_figure`` evaluates those not yet in the output
 folder's cache (``fig<NAME>.cache.jsonl``, one JSON line per finished point, appended as it
 finishes, keyed by method, N and the four parameters), shows a progress bar with ETA on stderr,
-then writes ``fig<NAME>.csv`` and ``fig<NAME>.png``. An interrupted run resumes where it stopped.
+then writes ``fig<NAME>.csv`` and ``fig<NAME>.png`` (each atomically: complete or absent). An
+interrupted run resumes where it stopped; every cached value is checked (``check_record``) and a
+bad one recomputed with a warning. Concurrent runs on one folder share the work: each point is
+computed and cached once, under a lock (``PointCache``, ``files.AppendLog``).
 ``quick=True`` uses small N and few points (under a minute, for tests and notebooks).
 """
 
@@ -145,19 +148,76 @@ def evaluate(point: Point) -> float:
 
 # --- cache, progress ------------------------------------------------------------------------
 
+#: I_M/N lies in [0, ln 2] for qubits; a cached value outside this (by more than round-off) is bad
+MI_SLACK = 1e-9
+
+
+def check_record(rec, key: str) -> str | None:
+    """Why the cache record ``rec`` cannot stand for the point ``key`` (``None`` if it can):
+    a JSON object with that ``key``, a finite ``mi_per_N`` in [0, ln 2] (± ``MI_SLACK``) and a
+    finite ``seconds`` ≥ 0, both numbers (not strings or booleans)."""
+    if not isinstance(rec, dict):
+        return f"not a JSON object ({type(rec).__name__})"
+    if rec.get("key") != key:
+        return f"key {rec.get('key')!r} is not {key!r}"
+    for name, lo, hi in (("mi_per_N", -MI_SLACK, math.log(2) + MI_SLACK), ("seconds", 0.0, math.inf)):
+        v = rec.get(name)
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return f"{name} = {v!r} is not a number"
+        if not (math.isfinite(v) and lo <= v <= hi):
+            return f"{name} = {v!r} is not a finite number in [{lo:g}, {hi:g}]"
+    return None
+
+
+def _record_key(rec):
+    key = rec.get("key") if isinstance(rec, dict) else None
+    return key if isinstance(key, str) else None
+
+
+class PointCache:
+    """The figure's JSON-lines cache, shared safely by concurrent runs (``files.AppendLog``).
+
+    Only records that pass ``check_record`` count; the first valid record of a key wins
+    (duplicates are ignored); a bad line belonging to a wanted point is reported once with
+    a ``UserWarning`` and the point is recomputed.
+    """
+
+    def __init__(self, path: str, wanted: set[str]):
+        from .files import AppendLog
+
+        self.path, self.wanted = path, wanted
+        self.log = AppendLog(path)
+        self.records: dict[str, dict] = {}
+
+    def refresh(self) -> None:
+        for lineno, rec, error in self.log.read_new():
+            key = None if rec is None else _record_key(rec)
+            if key is not None and key in self.records:
+                continue
+            if error is None:
+                error = "no string 'key'" if key is None else check_record(rec, key)
+            if error is None:
+                self.records[key] = rec
+            elif key is None or key in self.wanted:
+                import warnings
+
+                warnings.warn(f"{self.path}:{lineno}: bad cache line ({error}); "
+                              + ("the point is recomputed" if key else "ignored"), UserWarning, stacklevel=2)
+
+    def close(self) -> None:
+        self.log.close()
+
 
 def load_cache(path: str) -> dict[str, dict]:
-    """Finished points from a JSON-lines cache (a torn last line from an interruption is skipped)."""
-    out = {}
-    if os.path.exists(path):
-        with open(path) as f:
-            for line in f:
-                try:
-                    rec = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                out[rec["key"]] = rec
-    return out
+    """Valid finished points of a JSON-lines cache, by key (bad lines are skipped with a warning)."""
+    if not os.path.exists(path):
+        return {}
+    cache = PointCache(path, wanted=set())
+    try:
+        cache.refresh()
+        return dict(cache.records)
+    finally:
+        cache.close()
 
 
 class Progress:
@@ -219,29 +279,67 @@ class FigureResult:
 
 
 def compute_points(spec: FigureSpec, cache_path: str, progress: bool = True) -> tuple[list[dict], int]:
-    """Rows for every point of ``spec``, taking finished ones from the cache and appending new ones."""
-    cache = load_cache(cache_path)
+    """Rows for every point of ``spec``, taking finished ones from the cache and appending new ones.
+
+    Safe with concurrent runs on the same cache: a point is computed only under its lock
+    (``files.AppendLog.claim``), after re-reading the cache, so each point is computed and
+    written once; points another run is computing are waited for at the end.
+    """
+    cache = PointCache(cache_path, {p.key for p in spec.points})
     bar = Progress(len(spec.points), f"fig {spec.name}", enabled=progress)
-    rows, n_cached = [], 0
-    with open(cache_path, "a") as f:
+    done: dict[str, tuple[dict, bool]] = {}
+    try:
+        cache.refresh()
+        deferred = []
         for p in spec.points:
-            rec = cache.get(p.key)
-            hit = rec is not None
-            if not hit:
-                t0 = time.perf_counter()
-                mi = evaluate(p)
-                rec = {"key": p.key, **dataclasses.asdict(p), "mi_per_N": mi, "seconds": time.perf_counter() - t0}
-                f.write(json.dumps(rec) + "\n")
-                f.flush()
-                cache[p.key] = rec
-            n_cached += hit
-            rows.append({**dataclasses.asdict(p), "mi_per_N": rec["mi_per_N"], "seconds": rec["seconds"]})
-            bar.update(cached=hit)
-    return rows, n_cached
+            if p.key in done:
+                continue
+            if p.key in cache.records:
+                done[p.key] = (cache.records[p.key], True)
+                bar.update(cached=True)
+            elif cache.log.claim(p.key):
+                done[p.key] = _compute_claimed(cache, p)
+                bar.update(cached=done[p.key][1])
+            else:
+                deferred.append(p)  # another run holds it: come back when it is released
+        for p in deferred:
+            if p.key not in done:
+                cache.log.claim(p.key, wait=True)
+                done[p.key] = _compute_claimed(cache, p)
+                bar.update(cached=done[p.key][1])
+    finally:
+        cache.close()
+    rows = []
+    for p in spec.points:
+        rec = done[p.key][0]
+        rows.append({**dataclasses.asdict(p), "mi_per_N": rec["mi_per_N"], "seconds": rec["seconds"]})
+    return rows, sum(1 for p in spec.points if done[p.key][1])
+
+
+def _compute_claimed(cache: PointCache, p: Point) -> tuple[dict, bool]:
+    """Point ``p``, whose lock this process holds: from the cache if another run finished it
+    meanwhile, else computed and appended. Releases the lock. Returns (record, from_cache)."""
+    try:
+        cache.refresh()
+        if p.key in cache.records:
+            return cache.records[p.key], True
+        t0 = time.perf_counter()
+        mi = evaluate(p)
+        rec = {"key": p.key, **dataclasses.asdict(p), "mi_per_N": mi, "seconds": time.perf_counter() - t0}
+        error = check_record(rec, p.key)
+        if error is not None:
+            raise RuntimeError(f"figure point {p.key}: {error}")
+        cache.log.append(rec)
+        return rec, False
+    finally:
+        cache.log.release(p.key)
 
 
 def write_csv(rows: list[dict], path: str) -> None:
-    with open(path, "w", newline="") as f:
+    """The figure's rows as CSV, written atomically (``files.atomic_write``)."""
+    from .files import atomic_write
+
+    with atomic_write(path, newline="") as f:
         w = csv.DictWriter(f, fieldnames=CSV_FIELDS, extrasaction="ignore")
         w.writeheader()
         for r in rows:
@@ -287,16 +385,23 @@ def plot(spec: FigureSpec, rows: list[dict], path: str) -> None:
     ax.set_title(spec.title, fontsize=9)
     ax.legend(fontsize=7, frameon=False)
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    from .files import atomic_write
+
+    try:
+        with atomic_write(path, "wb") as f:
+            fig.savefig(f, format="png")
+    finally:
+        plt.close(fig)
 
 
 def make_figure(
     name: str, out_dir: str = "figures", quick: bool = False, progress: bool = True, max_N: int | None = None
 ) -> FigureResult:
     """Compute (or resume) figure ``name``, write ``out_dir/fig<name>.csv`` and ``.png``."""
+    from .files import check_output_dir
+
     spec = figure_spec(name, quick, max_N)
-    os.makedirs(out_dir, exist_ok=True)
+    check_output_dir(out_dir)
     stem = os.path.join(out_dir, f"fig{name}" + ("_quick" if quick else ""))
     t0 = time.perf_counter()
     rows, n_cached = compute_points(spec, stem + ".cache.jsonl", progress=progress)

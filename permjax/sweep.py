@@ -34,6 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from . import validate
 from .model import LMG, PARAMETERS
 
 BATCH_AXIS = "batch"
@@ -157,16 +158,19 @@ class SweepResult(eqx.Module):
         return "\n".join(lines)
 
     def to_csv(self, path) -> None:
-        """Write :meth:`columns` as CSV (header row; floats with 17 significant digits)."""
+        """Write :meth:`columns` as CSV (header row; floats with 17 significant digits),
+        atomically: the file is complete or absent, never half-written."""
+        from .files import atomic_write
+
         cols = self.columns()
-        with open(path, "w") as f:
+        with atomic_write(path) as f:
             f.write(",".join(cols) + "\n")
             for i in range(self.n_points):
                 f.write(",".join(_fmt(v[i], csv=True) for v in cols.values()) + "\n")
 
     def to_json(self, path=None) -> dict:
         """The result as a JSON-ready dict (columns as lists, plus shape and timing);
-        written to ``path`` when given."""
+        written (atomically) to ``path`` when given."""
         record = {
             "shape": list(self.shape),
             "n_points": self.n_points,
@@ -178,7 +182,9 @@ class SweepResult(eqx.Module):
             "columns": {k: v.tolist() for k, v in self.columns().items()},
         }
         if path is not None:
-            with open(path, "w") as f:
+            from .files import atomic_write
+
+            with atomic_write(path) as f:
                 json.dump(record, f)
         return record
 
@@ -189,6 +195,7 @@ def _fmt(x, csv: bool = False) -> str:
         return str(x)
     if isinstance(x, int):
         return str(x)
+    x = x + 0.0  # -0.0 → 0.0: a zero is never printed as -0
     return f"{x:.17g}" if csv else f"{x:.10g}"
 
 
@@ -331,10 +338,9 @@ def sweep(
     devices = tuple(jax.devices() if devices is None else devices)
     if not devices:
         raise ValueError("no devices to sweep over")
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunk_size = validate.integer("chunk_size", chunk_size, 1)
     shape, n, n_dev = models.shape, math.prod(models.shape), len(devices)
-    chunk = min(int(chunk_size), n)
+    chunk = min(chunk_size, n)
     chunk = -(-chunk // n_dev) * n_dev  # a multiple of the device count
     batched, sharding = _sharded_batch_fn(fn, devices)
     flat = _flat(models)
@@ -386,10 +392,9 @@ def sweep_sequential(
     points (progress per chunk on stderr). Same inputs, result and checks as :func:`sweep`.
     """
     models = as_batch(models_or_grid)
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be >= 1, got {chunk_size}")
+    chunk_size = validate.integer("chunk_size", chunk_size, 1)
     shape, n = models.shape, math.prod(models.shape)
-    chunk = min(int(chunk_size), n)
+    chunk = min(chunk_size, n)
     run = _scanned_steps(step)
     flat = _flat(models)
 
@@ -468,14 +473,16 @@ def sweep_finite(
     ``warm_start=True``: :func:`sweep_sequential`, each Krylov solve starting from the
     previous point's steady state (worth it when neighbouring points are close).
     ``steady_state_options`` (``tol``, ``maxiter``, ``method``, ``on_failure``) go to
-    ``permjax.steady_state``. ``method="auto"`` (the default) is resolved here, where the
+    ``permjax.steady_state`` (``memory_check=False`` skips the memory estimate, which here
+    counts the points solved at once on each device). ``method="auto"`` (the default) is resolved here, where the
     batch is concrete: ``"rates"`` (Eqs. 30–31) when every point has h = 0 (cold path, the
     rate equations need no warm start), else ``"gmres"`` from N = ``SWEEP_GMRES_FROM_N``
     (20) and ``"cgls"`` below.
     """
     from .dicke.layout import DickeLayout
-    from .dicke.solve import batch_method, trace_weight
+    from .dicke.solve import METHODS, batch_method, trace_weight
     from .model import validate_N
+    from .resources import check_memory
 
     N = validate_N(N, minimum=2)
     models = as_batch(models_or_grid)
@@ -484,12 +491,18 @@ def sweep_finite(
         method = batch_method(N, models.h)
     warm_start = warm_start and method != "rates"  # the rate equations take no initial guess
     options = tuple(sorted({**steady_state_options, "method": method}.items()))
+    chunk_size = validate.integer("chunk_size", chunk_size if chunk_size is not None else (16 if warm_start else 64), 1)
+    n_dev = 1 if warm_start else len(jax.devices() if devices is None else devices)
+    per_device = 1 if warm_start or method == "rates" else -(-min(chunk_size, math.prod(models.shape)) // n_dev)
+    if method == "rates" or method in METHODS:
+        check_memory(N, method, batch=per_device, enabled=steady_state_options.get("memory_check", True),
+                     what=f"sweep_finite(N={N}, method={method!r})")
     if not warm_start:
-        result = sweep(FinitePoint(N, options), models, chunk_size=chunk_size or 64, devices=devices, progress=progress)
+        result = sweep(FinitePoint(N, options), models, chunk_size=chunk_size, devices=devices, progress=progress)
     else:
         if devices is not None:
             raise ValueError("the warm-started sweep is sequential: it runs on the default device (devices must be None)")
         result = sweep_sequential(
-            FiniteWarmStep(N, options), models, trace_weight(DickeLayout(N)), chunk_size=chunk_size or 16, progress=progress
+            FiniteWarmStep(N, options), models, trace_weight(DickeLayout(N)), chunk_size=chunk_size, progress=progress
         )
     return dataclasses.replace(result, solver=method)

@@ -29,7 +29,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import validate
 from ..host import host_check
+from ..resources import check_memory
 from ..model import LMG, _is_concrete, validate_N
 from .layout import DickeLayout
 from .liouvillian import adjoint, block_trace, liouvillian
@@ -208,7 +210,8 @@ def _check(x, diag: Diagnostics, on_failure: str, msg: str):
 
 
 def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = None,
-                 method: str = "auto", on_failure: str = "raise", x0=None) -> DickeState:
+                 method: str = "auto", on_failure: str = "raise", x0=None,
+                 memory_check: bool = True) -> DickeState:
     """The steady state of the LMG master equation for N qubits in the Dicke basis (SPEC §3).
 
     Solves L ρ = 0, Σ_J Tr ρ_J = 1 matrix-free (Eqs. 23–26). Returns a ``DickeState`` whose
@@ -229,6 +232,9 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
             ``"warn"`` (return with ``converged=False`` and a ``RuntimeWarning`` carrying the
             residual).
         x0: initial guess, shape (n_J, N+1, N+1) (default: maximally mixed over Dicke states).
+        memory_check: estimate the memory the solve needs first and raise
+            ``permjax.resources.InsufficientMemoryError`` if more than is available
+            (``False``: try anyway).
 
     Differentiable w.r.t. ``model`` by implicit differentiation (``custom_linear_solve``).
     """
@@ -240,18 +246,17 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
                          "use jax.vmap over a batch of models")
     if on_failure not in ("raise", "warn"):
         raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
-    if not (isinstance(tol, (float, int)) and 0 < tol < 1):
-        raise ValueError(f"tol must be a number in (0, 1), got {tol!r}")
+    tol = validate.tolerance(tol)
     if method == "auto":
         method = auto_method(N, model.h)
+    if method in METHODS or method == "rates":
+        check_memory(N, method, enabled=memory_check)
     if method == "rates":
         return _rates_state(N, model, tol, on_failure)
     if method not in METHODS:
         raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(METHODS) + ['rates']}")
     layout = DickeLayout(N)
-    maxiter = default_maxiter(layout) if maxiter is None else int(maxiter)
-    if maxiter < 1:
-        raise ValueError(f"maxiter must be >= 1, got {maxiter}")
+    maxiter = default_maxiter(layout) if maxiter is None else validate.integer("maxiter", maxiter, 1)
     if x0 is None:
         x0 = trace_weight(layout)
     else:
