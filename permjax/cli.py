@@ -153,7 +153,7 @@ def _cmd_thermo(args) -> None:
     model = model_from_args(args)
     t0 = time.perf_counter()
     res = mi_thermo(model)
-    mi = float(res.mi)
+    mi = float(res.mi) + 0.0  # a zero never as -0
     seconds = time.perf_counter() - t0
     record = {
         "model": model.as_dict(),
@@ -188,7 +188,7 @@ def _cmd_finite(args) -> None:
     t0 = time.perf_counter()
     state = steady_state(args.N, model, tol=args.tol, maxiter=args.maxiter, method=args.method,
                          memory_check=not args.no_memory_check)
-    mi = float(mutual_information(state)) / state.N
+    mi = float(mutual_information(state)) / state.N + 0.0  # a zero never as -0
     m = [float(v) for v in np.asarray(magnetization(state))]
     seconds = time.perf_counter() - t0
     diag = state.diagnostics.as_dict()
@@ -319,7 +319,7 @@ def _cmd_ground(args) -> None:
 
     t0 = time.perf_counter()
     g = ground_state(args.N, args.J, args.h)
-    mi = float(g.mi)
+    mi = float(g.mi) + 0.0  # a zero never as -0
     seconds = time.perf_counter() - t0
     record = {
         "N": args.N,

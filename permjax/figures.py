@@ -102,6 +102,9 @@ def figure_spec(name: str, quick: bool = False, max_N: int | None = None) -> Fig
     """
     spec = _figure_spec(name, quick)
     if max_N is not None:
+        from .validate import integer
+
+        max_N = integer("max_N", max_N, 1)
         kept = tuple(p for p in spec.points if p.N is None or p.N <= max_N)
         spec = dataclasses.replace(spec, points=kept)
     return spec
@@ -195,7 +198,7 @@ class PointCache:
             if key is not None and key in self.records:
                 continue
             if error is None:
-                error = "no string 'key'" if key is None else check_record(rec, key)
+                error = check_record(rec, key) if key is not None or not isinstance(rec, dict) else "no string 'key'"
             if error is None:
                 self.records[key] = rec
             elif key is None or key in self.wanted:

@@ -20,6 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from . import validate
 from .model import LMG, PARAMETERS
 from .sweep import cached_on_arguments
 
@@ -269,9 +270,8 @@ def maximize(
         ``RuntimeWarning`` reports the gradient norm if that start did not converge.
     """
     over, lo, hi = _check_over_bounds(model, over, bounds)
-    if int(steps) < 0:
-        raise ValueError(f"steps must be >= 0, got {steps}")
-    steps = int(steps)
+    steps = validate.integer("steps", steps, 0)
+    seed = validate.integer("seed", seed)
     x0 = _start_points(starts, over, lo, hi, seed)
     search = _compiled_search(
         objective, over, optimizer if optimizer is not None else DEFAULT_OPTIMIZER, steps, float(gtol), bool(backtrack)

@@ -50,7 +50,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import validate
 from ..host import host_call
+from ..resources import check_memory
 from ..model import LMG, _is_concrete, validate_N
 from .layout import DickeLayout
 
@@ -379,7 +381,8 @@ class RateSteadyState(eqx.Module):
 
 
 def steady_populations(
-    N, model: LMG, *, cutoff: float = 1e-18, full_below: int = 800, rtol: float = DEFAULT_RTOL
+    N, model: LMG, *, cutoff: float = 1e-18, full_below: int = 800, rtol: float = DEFAULT_RTOL,
+    memory_check: bool = True,
 ) -> RateSteadyState:
     """The h = 0 steady state p_{J,M} of the rate equations (Eqs. 30–31), with diagnostics.
 
@@ -393,6 +396,8 @@ def steady_populations(
         rtol: tolerance on the relative residual. Above it (or with the window edge above
             ``cutoff``) ``converged`` is False and, for concrete results, a ``RuntimeWarning``
             states the residual.
+        memory_check: refuse (``permjax.resources.InsufficientMemoryError``) when the
+            estimated memory exceeds what is available; ``False`` tries anyway.
 
     Returns:
         ``RateSteadyState``; differentiable in Γ and γ (implicit differentiation), jit- and
@@ -405,7 +410,8 @@ def steady_populations(
         raise ValueError("steady_populations is the h = 0 steady state (rate equations, Eq. 30); got h != 0")
     if jnp.ndim(model.Gamma) or jnp.ndim(model.gamma):
         raise ValueError("steady_populations takes a single model; use jax.vmap for a batch")
-    full_below = N if cutoff == 0 else int(full_below)
+    full_below = N if cutoff == 0 else validate.integer("full_below", full_below, 1)
+    check_memory(N, "rates", enabled=memory_check)
     Gamma = jnp.asarray(model.Gamma, jnp.float64)
     gamma = jnp.asarray(model.gamma, jnp.float64)
     p, aux = _populations(Gamma, gamma, N, float(cutoff), full_below, float(rtol))

@@ -249,12 +249,11 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
     tol = validate.tolerance(tol)
     if method == "auto":
         method = auto_method(N, model.h)
-    if method in METHODS or method == "rates":
-        check_memory(N, method, enabled=memory_check)
     if method == "rates":
-        return _rates_state(N, model, tol, on_failure)
+        return _rates_state(N, model, tol, on_failure, memory_check)
     if method not in METHODS:
         raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(METHODS) + ['rates']}")
+    check_memory(N, method, enabled=memory_check)
     layout = DickeLayout(N)
     maxiter = default_maxiter(layout) if maxiter is None else validate.integer("maxiter", maxiter, 1)
     if x0 is None:
@@ -270,7 +269,7 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
     return DickeState(rho, diag, N)
 
 
-def _rates_state(N: int, model: LMG, tol: float, on_failure: str) -> DickeState:
+def _rates_state(N: int, model: LMG, tol: float, on_failure: str, memory_check: bool = True) -> DickeState:
     """h = 0: the diagonal steady state from the rate equations (Eqs. 30–31, ``rates.py``).
 
     Diagnostics: ``residual`` is the rate-equation residual ‖W p‖/(max C1 ‖p‖) on the full grid,
@@ -280,7 +279,7 @@ def _rates_state(N: int, model: LMG, tol: float, on_failure: str) -> DickeState:
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # reported below, with on_failure's policy
-        sol = steady_populations(N, model, rtol=max(tol, 1e-14))
+        sol = steady_populations(N, model, rtol=max(tol, 1e-14), memory_check=memory_check)
     p = sol.populations
     mask = jnp.asarray(DickeLayout(N).mask)
     diag = Diagnostics(sol.residual, sol.iterations, sol.converged, jnp.sum(p),
