@@ -462,35 +462,28 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so that the same clean-up runs."""
-
-
-def _raise_terminated(signum, frame):
-    raise Terminated()
-
-
 @contextlib.contextmanager
-def _signals_and_warnings():
-    """While a command runs: SIGTERM raises ``Terminated`` (in the main thread only), and
-    warnings print as one line ``permjax: warning: ...``."""
-    import threading
+def _signals_and_warnings(program: bool = False):
+    """While a command runs: SIGINT and SIGTERM raise ``KeyboardInterrupt``/``Terminated``
+    without getting lost (``permjax.interrupt``), and warnings print as one line
+    ``permjax: warning: ...``. Afterwards the previous handlers are restored — or, for the
+    program itself (``program``), SIGINT and SIGTERM are ignored: the work is done and its files
+    are closed, and a signal during interpreter shutdown (where Python puts back the default
+    handlers, which kill) must not turn a finished run into one killed by the signal."""
+    from . import interrupt
 
-    old_term = None
-    if threading.current_thread() is threading.main_thread():
-        old_term = signal.signal(signal.SIGTERM, _raise_terminated)
     old_show = warnings.showwarning
 
     def show(message, category, filename, lineno, file=None, line=None):
         print(f"permjax: warning: {_one_line(message)}", file=sys.stderr if file is None else file)
 
     warnings.showwarning = show
+    after = signal.SIG_IGN if program else None
     try:
-        yield
+        with interrupt.handled(after):
+            yield
     finally:
         warnings.showwarning = old_show
-        if old_term is not None:
-            signal.signal(signal.SIGTERM, old_term)
 
 
 def _one_line(e) -> str:
@@ -508,34 +501,44 @@ def _interrupted_note(args) -> str:
 
 
 def main(argv=None) -> int:
-    parser = build_parser()
-    args = None
-    with _signals_and_warnings():
+    """Run the command line ``argv`` (default ``sys.argv[1:]``: the program itself); returns
+    the exit status."""
+    from . import interrupt
+
+    status = [0]
+    with _signals_and_warnings(program=argv is None):
+        args = None
         try:
-            argv = _join_negative_values(list(sys.argv[1:] if argv is None else argv))
-            args = parser.parse_args(argv)
+            args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
             args.func(args)
-        except (CLIError, ValueError) as e:  # bad input (InsufficientMemoryError included)
-            print(f"permjax: error: {_one_line(e)}", file=sys.stderr)
-            return 2
-        except RuntimeError as e:  # a solver that did not converge: says so with its residual
-            print(f"permjax: failed: {_one_line(e)}", file=sys.stderr)
-            return 1
-        except MemoryError as e:
-            print(f"permjax: failed: out of memory ({_one_line(e)}); see --no-memory-check in --help",
-                  file=sys.stderr)
-            return 1
-        except OSError as e:
-            print(f"permjax: failed: {_one_line(e)}", file=sys.stderr)
-            return 1
-        except KeyboardInterrupt as e:
-            term = isinstance(e, Terminated)
-            print(f"permjax: {'terminated' if term else 'interrupted'}{_interrupted_note(args)}", file=sys.stderr)
-            return 143 if term else 130
-        except Exception as e:  # a bug: still one line, with the exception's type
-            print(f"permjax: internal error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
-            return 1
-    return 0
+            interrupt.check()  # a signal whose exception was swallowed on the way
+        except Exception as e:
+            if interrupt.pending() is None:
+                status[0] = _failure(e)
+            else:  # the interrupt surfaced wrapped (e.g. raised inside a host callback of XLA)
+                status[0] = _interrupted(interrupt.pending() == signal.SIGTERM, args)
+        except KeyboardInterrupt as e:  # Ctrl-C, or SIGTERM (Terminated)
+            status[0] = _interrupted(isinstance(e, interrupt.Terminated), args)
+    return status[0]
+
+
+def _interrupted(terminated: bool, args) -> int:
+    print(f"permjax: {'terminated' if terminated else 'interrupted'}{_interrupted_note(args)}", file=sys.stderr)
+    return 143 if terminated else 130
+
+
+def _failure(e: Exception) -> int:
+    """Print the one-line message for ``e``; return the exit status."""
+    if isinstance(e, (CLIError, ValueError)):  # bad input (InsufficientMemoryError included)
+        print(f"permjax: error: {_one_line(e)}", file=sys.stderr)
+        return 2
+    if isinstance(e, MemoryError):
+        print(f"permjax: failed: out of memory ({_one_line(e)}); see --no-memory-check in --help", file=sys.stderr)
+    elif isinstance(e, (RuntimeError, OSError)):  # e.g. a solver that did not converge, with its residual
+        print(f"permjax: failed: {_one_line(e)}", file=sys.stderr)
+    else:  # a bug: still one line, with the exception's type
+        print(f"permjax: internal error: {type(e).__name__}: {_one_line(e)}", file=sys.stderr)
+    return 1
 
 
 if __name__ == "__main__":

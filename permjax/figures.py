@@ -30,6 +30,8 @@ import time
 
 import numpy as np
 
+from . import interrupt
+
 NAMES = ("1a", "1b", "2")
 # steady_state solver for h ≠ 0 points: preconditioned GMRES from N = 40 on (N = 80: ~12 s/point
 # against ~90 s for CGLS), the default below (faster to compile: what the quick figures use)
@@ -295,6 +297,7 @@ def compute_points(spec: FigureSpec, cache_path: str, progress: bool = True) -> 
         cache.refresh()
         deferred = []
         for p in spec.points:
+            interrupt.check()
             if p.key in done:
                 continue
             if p.key in cache.records:
@@ -306,6 +309,7 @@ def compute_points(spec: FigureSpec, cache_path: str, progress: bool = True) -> 
             else:
                 deferred.append(p)  # another run holds it: come back when it is released
         for p in deferred:
+            interrupt.check()
             if p.key not in done:
                 cache.log.claim(p.key, wait=True)
                 done[p.key] = _compute_claimed(cache, p)

@@ -24,6 +24,8 @@ import json
 import os
 import tempfile
 
+from . import interrupt
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -42,6 +44,7 @@ def atomic_write(path, mode: str = "w", **open_kwargs):
             yield f
             f.flush()
             os.fsync(f.fileno())
+        interrupt.check()  # an interrupted run leaves the old file, never a new one it did not finish
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give what open() would
         os.replace(tmp, path)
     except BaseException:

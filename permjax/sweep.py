@@ -34,7 +34,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from . import validate
+from . import interrupt, validate
 from .model import LMG, PARAMETERS
 
 BATCH_AXIS = "batch"
@@ -348,6 +348,7 @@ def sweep(
     t0, parts = time.perf_counter(), []
     spans = _chunks(n, chunk)
     for k, (start, stop) in enumerate(spans, 1):
+        interrupt.check()
         out = _gather(batched(_pad(flat, start, stop, chunk, functools.partial(_place, sharding=sharding))))
         parts.append(jax.tree.map(lambda x, m=stop - start: np.asarray(x)[:m], out))
         _progress(progress, "sweep", k, len(spans), stop, n, t0)
@@ -402,6 +403,7 @@ def sweep_sequential(
     spans = _chunks(n, chunk)
     for k, (start, stop) in enumerate(spans, 1):
         # Padding repeats the last point; the carry it leaves is that point's own result again.
+        interrupt.check()
         out, carry = run(_pad(flat, start, stop, chunk), carry)
         parts.append(jax.tree.map(lambda x, m=stop - start: np.asarray(x)[:m], jax.device_get(out)))
         _progress(progress, "sweep (sequential)", k, len(spans), stop, n, t0)
