@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import math
 import re
@@ -240,7 +241,7 @@ def _bounds_item(text: str) -> tuple[str, tuple[float, float]]:
     return name.strip(), (_finite_float(lohi[0]), _finite_float(lohi[1]))
 
 
-def _mi_function(N, method: str = "auto", memory_check: bool = True):
+def _mi_function(N, method: str = "auto"):
     """I_M/N as a function of one model: mi_thermo (N → ∞) or mi_finite at fixed N."""
     import functools
 
@@ -250,7 +251,7 @@ def _mi_function(N, method: str = "auto", memory_check: bool = True):
         return mi_thermo
     from . import mi_finite
 
-    return functools.partial(mi_finite, N, method=method, memory_check=memory_check)
+    return functools.partial(mi_finite, N, method=method)
 
 
 def _limit_label(N) -> str:
@@ -300,7 +301,10 @@ def _cmd_optimize(args) -> None:
 
         solver = batch_method(args.N, None if "h" in over else model.h)  # h fixed at 0: the rate equations
     t0 = time.perf_counter()
-    res = maximize(_mi_function(args.N, solver, not args.no_memory_check), model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
+    objective = _mi_function(args.N, solver)
+    if args.N is not None and args.no_memory_check:
+        objective = functools.partial(objective, memory_check=False)
+    res = maximize(objective, model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
     record = {"N": args.N, "solver": solver, "bounds": bounds, **res.as_dict(), "seconds": time.perf_counter() - t0}
     lines = [
         f"maximise I_M/N ({_limit_label(args.N)}{f', solver {solver}' if solver else ''}) over {', '.join(over)}; "
