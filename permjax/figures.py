@@ -195,6 +195,12 @@ class PointCache:
         self.records: dict[str, dict] = {}
 
     def refresh(self) -> None:
+        """Read the lines appended since the last call. A bad line of a wanted point is
+        reported only if no valid record of that point is found (a rerun after the point was
+        recomputed is silent); a line without a key always."""
+        import warnings
+
+        bad = {}
         for lineno, rec, error in self.log.read_new():
             key = None if rec is None else _record_key(rec)
             if key is not None and key in self.records:
@@ -203,18 +209,22 @@ class PointCache:
                 error = check_record(rec, key) if key is not None or not isinstance(rec, dict) else "no string 'key'"
             if error is None:
                 self.records[key] = rec
-            elif key is None or key in self.wanted:
-                import warnings
-
-                warnings.warn(f"{self.path}:{lineno}: bad cache line ({error}); "
-                              + ("the point is recomputed" if key else "ignored"), UserWarning, stacklevel=2)
+            elif key is None:
+                warnings.warn(f"{self.path}:{lineno}: bad cache line ({error}); ignored", UserWarning, stacklevel=2)
+            elif key in self.wanted:
+                bad.setdefault(key, (lineno, error))
+        for key, (lineno, error) in bad.items():
+            if key not in self.records:
+                warnings.warn(f"{self.path}:{lineno}: bad cache line ({error}); the point is recomputed",
+                              UserWarning, stacklevel=2)
 
     def close(self) -> None:
         self.log.close()
 
 
 def load_cache(path: str) -> dict[str, dict]:
-    """Valid finished points of a JSON-lines cache, by key (bad lines are skipped with a warning)."""
+    """Valid finished points of a JSON-lines cache, by key (bad lines are skipped; those
+    without a key with a warning)."""
     if not os.path.exists(path):
         return {}
     cache = PointCache(path, wanted=set())
