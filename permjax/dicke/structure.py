@@ -1,0 +1,160 @@
+"""Static structure of a qubit model in the Dicke basis: collective operators on a J-block and
+whether the Liouvillian conserves q = M − M′ (SPEC §6).
+
+Every qubit matrix is A = a₀ 1 + a₊ σ₊ + a₋ σ₋ + a_z σ_z, so A_tot = a₀ N + a₊ J₊ + a₋ J₋ + 2a_z J_z
+(``models.qubit``) acts inside each J-block. Sorted by how they move M, the components form three
+groups: {J₊} (ΔM = +1), {J₋} (ΔM = −1) and {1, J_z} (ΔM = 0).
+
+q-conservation. The Liouvillian maps ρ_{J,M,M′} to entries with the same q = M − M′ iff
+
+* H commutes with J_z: its ΔM ≠ 0 part vanishes. H is a polynomial of degree ≤ 2 in J_±, J_z
+  whose coefficients are affine in 1/N; on the J = N/2 block with N ≥ 4 its normal-ordered
+  monomials J₊, J₊J_z, J₊² (and adjoints) are linearly independent, so [H, J_z] = 0 on the
+  J = N/2 blocks of N = 4 and N = 5 proves it for every N (LMG's J_x² + J_y² passes,
+  J_x² alone does not);
+* the jumps do not mix the groups: with K_xy = Σ_terms rate · c_x c_y* (x, y over the
+  components of each term's matrix), every entry of K between two different groups vanishes,
+  for the collective and for the local jumps separately. A single term passes iff its matrix
+  lies in one group (J₋, J₊, J_z, σ₋, σ₊, σ_z, …); sums can pass by cancellation
+  (D[σ_x] + D[σ_y] = 2(D[σ₊] + D[σ₋])).
+
+Then the steady state, when unique, is diagonal (the q = 0 sector holds a state), and its
+populations obey the rate equations of ``rates.py``. ``is_q_conserving`` is the one place that
+decides this.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..models.pimodel import OneBody, PIModel, as_model, is_concrete
+from ..models.qubit import collective_components, components
+
+#: group of each component of ``models.qubit.components`` (1, +, −, z): the ΔM it causes
+_GROUP = np.array([0, 1, -1, 0])
+
+
+@functools.lru_cache(maxsize=64)
+def spin_block(J2: int) -> dict[str, np.ndarray]:
+    """J_z, J_₊, J_₋ on the spin-J block (J = J2/2), basis M = −J, …, J (ascending index a),
+    real float64, read-only: J₊|J,M⟩ = √((J−M)(J+M+1)) |J,M+1⟩."""
+    J = J2 / 2.0
+    M = np.arange(J2 + 1) - J
+    up = np.diag(np.sqrt((J - M[:-1]) * (J + M[:-1] + 1)), -1)  # row a+1, column a
+    out = {"z": np.diag(M), "+": up, "-": up.T.copy(), "1": np.eye(J2 + 1)}
+    for v in out.values():
+        v.setflags(write=False)
+    return out
+
+
+def collective_block(A, N: int, J2: int) -> np.ndarray:
+    """A_tot = a₀ N + a₊ J₊ + a₋ J₋ + 2a_z J_z on the J = J2/2 block of N qubits (complex)."""
+    cN, cp, cm, cz = collective_components(A)
+    s = spin_block(J2)
+    return cN * N * s["1"] + cp * s["+"] + cm * s["-"] + cz * s["z"]
+
+
+def hamiltonian_terms(model: PIModel, N: int, J2: int | None = None) -> list[np.ndarray]:
+    """Static matrices H_k with H = Σ_k c_k H_k on the J = J2/2 block (default J = N/2):
+    A_tot for a one-body term c A, A_tot B_tot / N for a two-body term (c/N) A_tot B_tot."""
+    J2 = N if J2 is None else J2
+    out = []
+    for t in model.hamiltonian:
+        if isinstance(t, OneBody):
+            out.append(collective_block(t.A, N, J2))
+        else:
+            out.append(collective_block(t.A, N, J2) @ collective_block(t.B, N, J2) / N)
+    return out
+
+
+def _single_group(A) -> bool:
+    g = _GROUP[np.abs(components(A)) > 0]
+    return g.size == 0 or bool(np.all(g == g[0]))
+
+
+def _shift(A) -> int:
+    """ΔM of A_tot when it lies in one group (0 for the zero matrix)."""
+    g = _GROUP[np.abs(components(A)) > 0]
+    return int(g[0]) if g.size else 0
+
+
+def _term_conserves(t) -> bool:
+    """Structure alone (any coefficient): the term conserves q by itself."""
+    if hasattr(t, "rate"):
+        return _single_group(t.A if hasattr(t, "A") else t.L)
+    if isinstance(t, OneBody):
+        return _single_group(t.A) and _shift(t.A) == 0
+    return _single_group(t.A) and _single_group(t.B) and _shift(t.A) + _shift(t.B) == 0
+
+
+def conserves_q_by_term(terms) -> bool:
+    """Whether each of ``terms`` conserves q by its structure alone, whatever its coefficient."""
+    return all(_term_conserves(t) for t in terms)
+
+
+def _hamiltonian_violation(model: PIModel) -> float:
+    """max over N ∈ {4, 5} and the batch of ‖ΔM ≠ 0 part of H‖ / scale on the J = N/2 block."""
+    worst = 0.0
+    shape = model.shape
+    for N in (4, 5):
+        H = sum(np.asarray(t.c, float)[..., None, None] * Hk for t, Hk in zip(model.hamiltonian, hamiltonian_terms(model, N)))
+        H = np.broadcast_to(H, shape + H.shape[-2:])
+        a = np.arange(N + 1)
+        off = np.where(a[:, None] != a[None, :], np.abs(H), 0.0)
+        scale = max(1.0, float(np.max(np.abs(H))))
+        worst = max(worst, float(np.max(off)) / scale)
+    return worst
+
+
+def _jump_violation(terms, coeffs) -> float:
+    """Largest |K_xy| between different ΔM groups, relative to max K_xx (concrete rates)."""
+    if not terms:
+        return 0.0
+    K = 0.0
+    for t in terms:
+        c = coeffs(t.A if hasattr(t, "A") else t.L)
+        K = K + np.asarray(t.rate, float)[..., None, None] * np.outer(c, np.conj(c))
+    K = np.asarray(K)
+    cross = _GROUP[:, None] != _GROUP[None, :]
+    scale = max(1e-300, float(np.max(np.abs(np.diagonal(K, axis1=-2, axis2=-1)))))
+    return float(np.max(np.where(cross, np.abs(K), 0.0))) / scale
+
+
+def q_violation(model) -> float | None:
+    """How far the model is from conserving q (0 when it does; relative units), or ``None``
+    when a coefficient is traced (then only ``is_q_conserving``'s per-term test applies)."""
+    model = as_model(model)
+    if model.d != 2:
+        raise ValueError(f"q = M − M′ is defined for qubit models (d = 2), got d = {model.d}")
+    if not all(is_concrete(x) for x in _leaves(model)):
+        return None
+    return max(_hamiltonian_violation(model) if model.hamiltonian else 0.0,
+               _jump_violation(model.collective, collective_components),
+               _jump_violation(model.local, components))
+
+
+def _leaves(model):
+    import jax
+
+    return jax.tree.leaves(model)
+
+
+def is_q_conserving(model, atol: float = 1e-12) -> bool:
+    """Whether the model's Liouvillian conserves q = M − M′ (module docstring): H diagonal in
+    J_z and no jump mixing ΔM = +1, −1, 0. Then its steady state, if unique, is diagonal and
+    the rate equations (``rates.py``) give it.
+
+    Concrete coefficients: decided on the values, cancellations between terms included (LMG
+    with h = 0 is q-conserving, with h ≠ 0 not). Traced coefficients (inside jit/grad): decided
+    on each term's structure alone, which cannot see cancellations between terms — the answer
+    is then conservative (False for LMG's J_x² + J_y²). ``d ≠ 2``: False.
+    """
+    model = as_model(model)
+    if model.d != 2:
+        return False
+    v = q_violation(model)
+    if v is not None:
+        return v <= atol
+    return conserves_q_by_term((*model.hamiltonian, *model.collective, *model.local))
