@@ -49,24 +49,58 @@ def spin_block(J2: int) -> dict[str, np.ndarray]:
     return out
 
 
-def collective_block(A, N: int, J2: int) -> np.ndarray:
-    """A_tot = a₀ N + a₊ J₊ + a₋ J₋ + 2a_z J_z on the J = J2/2 block of N qubits (complex)."""
+def collective_bands(A, N: int, J2: int | None = None) -> np.ndarray:
+    """A_tot = a₀ N + a₊ J₊ + a₋ J₋ + 2a_z J_z on the J = J2/2 block (default N/2) as diagonals:
+    shape (5, 2J+1), row o + 2 holding H[i, i + o] (o = −2 … 2; zero where i + o is off the block)."""
+    J2 = N if J2 is None else J2
     cN, cp, cm, cz = collective_components(A)
-    s = spin_block(J2)
-    return cN * N * s["1"] + cp * s["+"] + cm * s["-"] + cz * s["z"]
+    J = J2 / 2.0
+    M = np.arange(J2 + 1) - J
+    up = np.sqrt((J - M[:-1]) * (J + M[:-1] + 1))  # ⟨a+1|J₊|a⟩
+    d = np.zeros((5, J2 + 1), complex)
+    d[2] = cN * N + cz * M
+    d[1, 1:] = cp * up  # H[a+1, a]: o = −1
+    d[3, :-1] = cm * up  # H[a, a+1]: o = +1
+    return d
+
+
+def _band_product(x, y):
+    """Diagonals of X Y for banded X, Y (``collective_bands`` layout), bandwidth ≤ 2 kept."""
+    n = x.shape[-1]
+    out = np.zeros((5, n), complex)
+    for o1 in (-1, 0, 1):
+        for o2 in (-1, 0, 1):
+            o = o1 + o2
+            i = np.arange(n)
+            ok = (i + o1 >= 0) & (i + o1 < n) & (i + o >= 0) & (i + o < n)
+            out[o + 2, ok] += x[o1 + 2, ok] * y[o2 + 2, (i + o1)[ok]]
+    return out
+
+
+def hamiltonian_bands(model: PIModel, N: int, J2: int | None = None) -> np.ndarray:
+    """Static diagonals H_k (shape (terms, 5, 2J+1), ``collective_bands`` layout) with
+    H = Σ_k c_k H_k on the J = J2/2 block (default J = N/2): A_tot for a one-body term c A,
+    A_tot B_tot / N for a two-body term (c/N) A_tot B_tot."""
+    out = []
+    for t in model.hamiltonian:
+        a = collective_bands(t.A, N, J2)
+        out.append(a if isinstance(t, OneBody) else _band_product(a, collective_bands(t.B, N, J2)) / N)
+    return np.array(out).reshape(len(out), 5, (N if J2 is None else J2) + 1)
+
+
+def band_matrix(d: np.ndarray) -> np.ndarray:
+    """The dense matrix with diagonals d (``collective_bands`` layout)."""
+    n = d.shape[-1]
+    out = np.zeros((n, n), complex)
+    for o in range(-2, 3):
+        i = np.arange(max(0, -o), min(n, n - o))
+        out[i, i + o] = d[o + 2, i]
+    return out
 
 
 def hamiltonian_terms(model: PIModel, N: int, J2: int | None = None) -> list[np.ndarray]:
-    """Static matrices H_k with H = Σ_k c_k H_k on the J = J2/2 block (default J = N/2):
-    A_tot for a one-body term c A, A_tot B_tot / N for a two-body term (c/N) A_tot B_tot."""
-    J2 = N if J2 is None else J2
-    out = []
-    for t in model.hamiltonian:
-        if isinstance(t, OneBody):
-            out.append(collective_block(t.A, N, J2))
-        else:
-            out.append(collective_block(t.A, N, J2) @ collective_block(t.B, N, J2) / N)
-    return out
+    """The H_k of ``hamiltonian_bands`` as dense matrices (small blocks)."""
+    return [band_matrix(d) for d in hamiltonian_bands(model, N, J2)]
 
 
 def _single_group(A) -> bool:
