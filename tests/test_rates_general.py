@@ -157,6 +157,9 @@ def test_traced_coefficients_use_the_term_structure():
 def test_rejects_what_it_cannot_solve():
     with pytest.raises(ValueError, match="conserves q"):
         steady_populations(4, PIModel(2, local=[(1.0, sigma_x)], collective=[(1.0, sigma_minus + 0.3 * sigma_z)]))
+    # a concrete q-changing H is caught while the rates are traced
+    with pytest.raises(ValueError, match="Hamiltonian mix q"):
+        jax.grad(lambda G: mi_rates(4, permjax.LMG(3.0, 0.5, G, 1.0)))(2.0)
     # no local jumps: every J is conserved, the populations have several stationary distributions
     with pytest.raises(NonUniqueSteadyState, match="not unique"):
         steady_populations(4, PIModel(2, collective=[(1.0, sigma_minus)]))

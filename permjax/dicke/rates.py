@@ -78,7 +78,7 @@ from ..models.pimodel import as_model, is_concrete
 from ..models.qubit import collective_components, components
 from ..models.families import validate_N
 from .layout import DickeLayout
-from .structure import conserves_q_by_term, is_q_conserving, q_violation
+from .structure import Q_ATOL, conserves_q_by_term, violations_by_part
 
 #: relative residual ‖W p‖₂ / (max outflow · ‖p‖₂) above which the result is flagged (and warned)
 DEFAULT_RTOL = 1e-10
@@ -527,22 +527,21 @@ class RateSteadyState(eqx.Module):
 
 
 def _check_model(model):
-    """The rate equations' precondition: a single qubit model conserving q (concrete values), or,
-    when traced, jumps that conserve q term by term (a traced H is taken to conserve q)."""
+    """The rate equations' precondition: a single qubit model conserving q — decided on the values
+    where they are concrete; jumps with traced rates must conserve q term by term; a Hamiltonian
+    with traced coefficients is taken to conserve q (module docstring: its derivatives vanish)."""
     if model.d != 2:
         raise ValueError(f"the rate equations are for qubit models (d = 2), got d = {model.d}")
     if model.shape != ():
         raise ValueError("steady_populations takes a single model; use jax.vmap for a batch")
-    v = q_violation(model)
-    if v is not None:
-        if not is_q_conserving(model):
+    for (terms, v), part in zip(violations_by_part(model), ("Hamiltonian", "collective jumps", "local jumps")):
+        if v is not None and v > Q_ATOL:
             raise ValueError(
                 "the rate equations need a model whose Liouvillian conserves q = M − M′ (for LMG: h = 0): "
-                f"this one mixes q (relative size {v:.3g}); use steady_state")
-        return
-    if not conserves_q_by_term((*model.collective, *model.local)):
-        raise ValueError("the rate equations need jumps that each change M by one definite amount "
-                         "(J±, J_z, σ±, σ_z): with traced rates a cancellation between terms cannot be checked")
+                f"its {part} mix q (relative size {v:.3g}); use steady_state")
+        if v is None and part != "Hamiltonian" and not conserves_q_by_term(terms):
+            raise ValueError(f"the rate equations need {part} that each change M by one definite amount "
+                             "(J±, J_z, σ±, σ_z): with traced rates a cancellation between terms cannot be checked")
 
 
 def steady_populations(

@@ -25,28 +25,16 @@ decides this.
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
 from ..models.pimodel import OneBody, PIModel, as_model, is_concrete
 from ..models.qubit import collective_components, components
 
+#: relative size of the q-changing part below which a model counts as q-conserving
+Q_ATOL = 1e-12
+
 #: group of each component of ``models.qubit.components`` (1, +, −, z): the ΔM it causes
 _GROUP = np.array([0, 1, -1, 0])
-
-
-@functools.lru_cache(maxsize=64)
-def spin_block(J2: int) -> dict[str, np.ndarray]:
-    """J_z, J_₊, J_₋ on the spin-J block (J = J2/2), basis M = −J, …, J (ascending index a),
-    real float64, read-only: J₊|J,M⟩ = √((J−M)(J+M+1)) |J,M+1⟩."""
-    J = J2 / 2.0
-    M = np.arange(J2 + 1) - J
-    up = np.diag(np.sqrt((J - M[:-1]) * (J + M[:-1] + 1)), -1)  # row a+1, column a
-    out = {"z": np.diag(M), "+": up, "-": up.T.copy(), "1": np.eye(J2 + 1)}
-    for v in out.values():
-        v.setflags(write=False)
-    return out
 
 
 def collective_bands(A, N: int, J2: int | None = None) -> np.ndarray:
@@ -130,6 +118,8 @@ def conserves_q_by_term(terms) -> bool:
 
 def _hamiltonian_violation(model: PIModel) -> float:
     """max over N ∈ {4, 5} and the batch of ‖ΔM ≠ 0 part of H‖ / scale on the J = N/2 block."""
+    if not model.hamiltonian:
+        return 0.0
     worst = 0.0
     shape = model.shape
     for N in (4, 5):
@@ -156,39 +146,49 @@ def _jump_violation(terms, coeffs) -> float:
     return float(np.max(np.where(cross, np.abs(K), 0.0))) / scale
 
 
+def violations_by_part(model: PIModel):
+    """(terms, violation) of H, the collective and the local jumps; violation None when a
+    coefficient of that part is traced."""
+    def concrete(terms, leaf):
+        return all(is_concrete(getattr(t, leaf)) for t in terms)
+
+    return (
+        (model.hamiltonian, _hamiltonian_violation(model) if concrete(model.hamiltonian, "c") else None),
+        (model.collective, _jump_violation(model.collective, collective_components) if concrete(model.collective, "rate") else None),
+        (model.local, _jump_violation(model.local, components) if concrete(model.local, "rate") else None),
+    )
+
+
 def q_violation(model) -> float | None:
-    """How far the model is from conserving q (0 when it does; relative units), or ``None``
-    when a coefficient is traced (then only ``is_q_conserving``'s per-term test applies)."""
+    """How far the model is from conserving q (0 when it does; relative units): the largest over
+    H, collective and local jumps; ``None`` when a part's coefficients are traced and it does
+    not conserve q term by term (``is_q_conserving`` then answers conservatively)."""
     model = as_model(model)
     if model.d != 2:
         raise ValueError(f"q = M − M′ is defined for qubit models (d = 2), got d = {model.d}")
-    if not all(is_concrete(x) for x in _leaves(model)):
-        return None
-    return max(_hamiltonian_violation(model) if model.hamiltonian else 0.0,
-               _jump_violation(model.collective, collective_components),
-               _jump_violation(model.local, components))
+    worst = 0.0
+    for terms, v in violations_by_part(model):
+        if v is None:
+            if not conserves_q_by_term(terms):
+                return None
+            v = 0.0
+        worst = max(worst, v)
+    return worst
 
 
-def _leaves(model):
-    import jax
-
-    return jax.tree.leaves(model)
-
-
-def is_q_conserving(model, atol: float = 1e-12) -> bool:
+def is_q_conserving(model, atol: float = Q_ATOL) -> bool:
     """Whether the model's Liouvillian conserves q = M − M′ (module docstring): H diagonal in
     J_z and no jump mixing ΔM = +1, −1, 0. Then its steady state, if unique, is diagonal and
     the rate equations (``rates.py``) give it.
 
-    Concrete coefficients: decided on the values, cancellations between terms included (LMG
-    with h = 0 is q-conserving, with h ≠ 0 not). Traced coefficients (inside jit/grad): decided
-    on each term's structure alone, which cannot see cancellations between terms — the answer
-    is then conservative (False for LMG's J_x² + J_y²). ``d ≠ 2``: False.
+    Decided for H, the collective and the local jumps separately: on the values where they are
+    concrete, cancellations between terms included (LMG with h = 0 is q-conserving, with h ≠ 0
+    not); where coefficients are traced (inside jit/grad), on each term's structure alone, which
+    cannot see cancellations — the answer is then conservative (False for LMG's J_x² + J_y²
+    with a traced 𝒥). ``d ≠ 2``: False.
     """
     model = as_model(model)
     if model.d != 2:
         return False
     v = q_violation(model)
-    if v is not None:
-        return v <= atol
-    return conserves_q_by_term((*model.hamiltonian, *model.collective, *model.local))
+    return v is not None and v <= atol
