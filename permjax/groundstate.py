@@ -428,7 +428,9 @@ def ground_state_model(N: int, model, *, method: str = "auto", on_degenerate: st
 
     Returns a ``GroundState`` (energy, complex amplitudes over M, m, I_M/N = b(|m|) (Eq. 33),
     gap E₁ − E₀, residual ‖(H − E₀)v‖). Concrete results with a residual above tolerance raise
-    ``RuntimeError``.
+    ``RuntimeError``. The degeneracy check (a gap below ``DEGENERACY_RTOL`` × max |H_ij|, e.g.
+    the exponentially small splitting of a symmetry-broken pair) runs on concrete results;
+    under jit/vmap read ``gap``.
     """
     N = validate_N(N)
     model = as_model(model)
@@ -455,8 +457,9 @@ def ground_state_model(N: int, model, *, method: str = "auto", on_degenerate: st
         if not bool(res.converged):
             raise RuntimeError(f"ground state not converged for N={N}: residual |(H-E)v| = {float(res.residual):.3e}")
         if bool(degenerate):
-            msg = (f"the ground level of H in the J = N/2 block is degenerate at N={N} (gap {float(res.gap):.3g}): "
-                   "m and I_M/N depend on the state chosen in it; break the symmetry with a small field")
+            msg = (f"the ground level of H in the J = N/2 block is degenerate to working precision at N={N} "
+                   f"(gap {float(res.gap):.3g} <= {DEGENERACY_RTOL:g} x scale): m and I_M/N depend on the state "
+                   "chosen in it; break the symmetry with a small field")
             if on_degenerate == "raise":
                 raise DegenerateGroundState(msg)
             import warnings

@@ -284,7 +284,7 @@ def _solve_window(N, rates, window, pin, full_grid: bool = False):
                 "state is not unique (e.g. without local jumps every J is conserved, without σ± jumps every M "
                 "is); add the jumps that connect them or use the symmetric-block solvers")
         sizes = np.bincount(labels)[closed]
-        closed = closed[np.argmax(sizes):][:1]
+        closed = closed[[np.argmax(sizes)]]
     cls = labels == closed[0]
     d2 = (jj - pin[0]) ** 2 + (aa - pin[1]) ** 2
     k = int(np.argmin(np.where(cls, d2, np.iinfo(np.int64).max)))
