@@ -65,13 +65,15 @@ class GroundState(eqx.Module):
 
     Attributes:
         energy: ground energy E₀ of H.
-        amplitudes: ⟨M|g⟩ on the index a = M + N/2 ∈ {0, …, N} (as ``DickeLayout``), real,
-            unit norm; sign fixed by a positive largest-magnitude component.
+        amplitudes: ⟨M|g⟩ on the index a = M + N/2 ∈ {0, …, N} (as ``DickeLayout``), unit norm,
+            phase fixed by a real positive largest-magnitude component; real for the LMG path,
+            complex for ``ground_state(N, model)``.
         m: Bloch vector (m_x, m_y, m_z) = 2⟨g|J_α|g⟩/N (Eq. 33).
         mi: I_M/N = b(|m|).
         gap: E₁ - E₀ within the block (0 at a degeneracy; derivatives scale like 1/gap).
         residual: |(H - E₀) v|, independent of how v was found.
-        iterations: Rayleigh-quotient steps taken after multisection (13 passes).
+        iterations: Rayleigh-quotient steps taken after multisection (13 passes); 0 for the
+            dense path of ``ground_state(N, model)``.
         converged: residual ≤ 1e-10 × the matrix scale.
     """
 
@@ -447,9 +449,9 @@ def ground_state_model(N: int, model, *, method: str = "auto", on_degenerate: st
         raise ValueError(f"method must be 'auto', 'tridiagonal' or 'dense', got {method!r}")
     if on_degenerate not in ("raise", "warn"):
         raise ValueError(f"on_degenerate must be 'raise' or 'warn', got {on_degenerate!r}")
-    bands = hamiltonian_bands(model, N)  # (terms, 5, N+1) complex, static
     if not model.hamiltonian:
         raise ValueError("the model has no Hamiltonian: every state of the block is a ground state")
+    bands = hamiltonian_bands(model, N)  # (terms, 5, N+1) complex, static
     c = jnp.stack([jnp.asarray(t.c, jnp.float64) for t in model.hamiltonian])
     if method == "auto":
         method = "tridiagonal" if _is_real_tridiagonal(c, bands) else "dense"

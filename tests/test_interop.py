@@ -2,7 +2,6 @@
 built here (a coupled basis |J, M, α⟩ from J₋ ladders, the Lindbladian of the mapped terms
 projected onto it), piqs's own Liouvillian and states, and permjax's rate-equation solver."""
 
-import math
 import sys
 
 import jax.numpy as jnp
@@ -234,8 +233,8 @@ def test_dicke_states_land_where_piqs_puts_them():
         p[int(J - lay.J_min), int(M + N / 2)] = 1.0
         ours = to_qutip(DickeState(jnp.asarray(p), None, N)).full()
         np.testing.assert_array_equal(ours, piqs.dicke(N, J, M).full())
-    assert np.array_equal(to_qutip(DickeState(jnp.asarray(np.eye(1, lay.n_J * lay.n_M, lay.n_J * lay.n_M - 1).reshape(lay.n_J, lay.n_M)), None, N)).full(),
-                          piqs.excited(N).full())
+        if (J, M) == (2.5, 2.5):
+            np.testing.assert_array_equal(ours, piqs.excited(N).full())
 
 
 def test_from_qutip_rejects_what_is_not_a_dicke_state():
