@@ -37,7 +37,9 @@ ordering solves it directly (measured for LMG: N = 1600, 6.4·10⁵ unknowns, in
 recurrent states carry weight: the solve runs on the closed communicating class of the
 transition graph (a single absorbing state for pure pumping); more than one closed class on
 the whole grid means the steady state is not unique (e.g. no local jumps: every J conserved),
-a ``ValueError``. For large N the populations are exponentially concentrated, p ∝ exp(−N f(J/N,
+a ``ValueError``. (That check sees the populations only: stationary coherences with q ≠ 0,
+which a q-conserving Liouvillian could in principle also have, are the full solver's to detect.)
+For large N the populations are exponentially concentrated, p ∝ exp(−N f(J/N,
 M/N)) (a large-deviation form): at N = 10⁴ only ~10⁶ of the 2.5·10⁷ states carry p > 10⁻²⁰ of
 the maximum. The solve is therefore done on a window S of states — the level set
 p ≥ ``cutoff`` × max p predicted from the solution at N/2 (the rate function f does not depend
