@@ -145,6 +145,16 @@ def test_is_q_conserving(terms, expected):
     assert is_q_conserving(PIModel(2, **terms)) is expected
 
 
+def test_supports_and_batches():
+    from permjax.dicke.rates import supports
+
+    assert supports(permjax.LMG(3.0, 0.0, 1.0, 1.0)) and not supports(permjax.LMG(3.0, 0.5, 1.0, 1.0))
+    assert supports(permjax.LMG(3.0, jnp.zeros(3), jnp.array([1.0, 2.0, 3.0]), 1.0))
+    assert not supports(permjax.LMG(3.0, jnp.array([0.0, 0.5]), 1.0, 1.0))  # one model of the batch changes q
+    assert not supports(PIModel(2, hamiltonian=[(1.0, sigma_z, sigma_z)], collective=[(1.0, sigma_minus)]))  # no local jumps
+    assert not supports(PIModel(3, local=[(1.0, np.eye(3)[[1, 0, 2]])]))
+
+
 def test_traced_coefficients_use_the_term_structure():
     lmg_like = lambda c: PIModel(2, hamiltonian=[(c, sigma_x / 2, sigma_x / 2), (c, sigma_y / 2, sigma_y / 2)])  # noqa: E731
     seen = []

@@ -80,7 +80,7 @@ from ..models.pimodel import as_model, is_concrete
 from ..models.qubit import collective_components, components
 from ..models.families import validate_N
 from .layout import DickeLayout
-from .structure import Q_ATOL, conserves_q_by_term, violations_by_part
+from .structure import Q_ATOL, conserves_q_by_term, is_q_conserving, violations_by_part
 
 #: relative residual ‖W p‖₂ / (max outflow · ‖p‖₂) above which the result is flagged (and warned)
 DEFAULT_RTOL = 1e-10
@@ -90,6 +90,20 @@ RATE_NAMES = ("collective_raise", "collective_lower", "pump", "emission", "depha
 
 
 # --- the model's population rates -------------------------------------------------------------
+
+#: what the rate equations serve, for messages
+SCOPE = "qubit models whose Liouvillian conserves q = M − M′ and that have local jumps"
+
+
+def supports(model) -> bool:
+    """Whether ``steady_populations`` serves the model (every model of a batch): d = 2, the
+    Liouvillian conserves q (``structure.is_q_conserving``) and there are local jumps (without
+    them every J is conserved: no unique steady state). A model inside this scope may still have
+    several stationary population distributions (e.g. local dephasing alone conserves M):
+    ``steady_populations`` then raises ``NonUniqueSteadyState``."""
+    model = as_model(model)
+    return model.d == 2 and model.has_local and is_q_conserving(model)
+
 
 
 def population_rates(model):
