@@ -12,13 +12,28 @@ from .dicke import DickeState, magnetization, mi_finite, mutual_information, ste
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
 from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
 from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
-from .model import LMG, validate_N  # noqa: E402
+from .models import (FAMILIES, Family, PIModel, as_model, family, gell_mann, identity, ket_bra,  # noqa: E402
+                     sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z, validate_N)
+from .models.zoo import LMG  # noqa: E402
 from .optimize import MaximizeResult, maximize  # noqa: E402
 from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "PIModel",
+    "Family",
+    "family",
+    "as_model",
+    "FAMILIES",
+    "sigma_x",
+    "sigma_y",
+    "sigma_z",
+    "sigma_plus",
+    "sigma_minus",
+    "identity",
+    "ket_bra",
+    "gell_mann",
     "LMG",
     "validate_N",
     "drift",

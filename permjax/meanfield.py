@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import jax.numpy as jnp
-import numpy as np
 
-from .entropy import binary_entropy
-from .model import LMG, _is_concrete
+from .model import LMG
+from .models.zoo.lmg import limit_cycle_h0, mi_thermo_analytic  # noqa: F401  (Eqs. 17-18)
 
 
 def drift(m, model: LMG):
@@ -24,31 +23,3 @@ def drift(m, model: LMG):
     dmy = -J * mx * mz - h * mz + G * my * mz / 2 - g * my / 2
     dmz = h * my - G * (mx**2 + my**2) / 2 + g * (1 - mz)
     return jnp.stack([dmx, dmy, dmz], axis=-1)
-
-
-def limit_cycle_h0(model: LMG):
-    """The exact h = 0 limit cycle (Eq. 17), valid for Γ > γ.
-
-    Returns ``(m_z, m_xy, omega)``: the cycle is m = (m_xy cos ωt, -m_xy sin ωt, m_z)
-    with m_z = γ/Γ, m_xy = √(2γ(Γ-γ))/Γ and ω = 𝒥γ/Γ. For Γ ≤ γ, m_xy is returned as 0
-    (the stable fixed point m = (0, 0, 1) replaces the cycle; m_z is then 1).
-    """
-    G, g = model.Gamma, model.gamma
-    cycle = G > g
-    safe_G = jnp.where(cycle, G, 2.0 * g)
-    mz = jnp.where(cycle, g / safe_G, 1.0)
-    mxy = jnp.where(cycle, jnp.sqrt(jnp.where(cycle, 2 * g * (safe_G - g), 1.0)) / safe_G, 0.0)
-    omega = jnp.where(cycle, model.J * g / safe_G, 0.0)
-    return mz, mxy, omega
-
-
-def mi_thermo_analytic(model: LMG):
-    """lim_{N→∞} I_M/N at h = 0 (Eq. 18): b(γ/Γ) - b(√((γ/Γ)² + m_xy²)) for Γ > γ, else 0.
-
-    Raises ``ValueError`` if h is concretely nonzero (no closed form exists then).
-    """
-    if _is_concrete(model.h) and np.any(np.asarray(model.h) != 0):
-        raise ValueError("mi_thermo_analytic needs h = 0 (Eq. 18); use mi_thermo for h != 0")
-    mz, mxy, _ = limit_cycle_h0(model)
-    val = binary_entropy(mz) - binary_entropy(jnp.sqrt(mz**2 + mxy**2))
-    return jnp.where(model.Gamma > model.gamma, val, 0.0)
