@@ -84,7 +84,7 @@ def test_figure_interrupted_then_resumed(tmp_path, capsys):
     n = len(figures.figure_spec("1a", quick=True).points)
     cache = out / "fig1a_quick.cache.jsonl"
     outcomes = []
-    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGINT, signal.SIGTERM):
         proc = _start(["figure", "1a", "--quick", "--out", str(out)])
         if _started(proc, "fig 1a"):
             time.sleep(rng.uniform(0.0, 3.0))
