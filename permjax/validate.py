@@ -4,9 +4,9 @@
   counts). Integral floats (``40.0``) are accepted, as by ``validate_N``; ``2.5``, ``True``,
   ``"3"`` and non-finite values raise ``ValueError`` instead of being cut or cast.
 * ``tolerance(tol)``: a relative residual a float64 solve can reach. Round-off puts a floor
-  under ‖w − Aρ‖/‖w‖: measured, CGLS and GMRES stall between 1e-16 and 1e-15 relative residual
-  for N = 4…40, and GMRES at N = 40 needs 49,364 iterations to creep to tol = 1e-15 against 41
-  for 1e-14. ``MIN_TOL = 1e-14`` is the smallest tolerance accepted.
+  near 1e-15 under ‖w − Aρ‖/‖w‖ (measured: CGLS at N = 4 stalls at 7.6e-16 and at N = 20 misses
+  tol = 1e-15; GMRES at N = 40 needs 49,364 iterations to creep to tol = 1e-15 against 41 for
+  1e-14). ``MIN_TOL = 1e-14`` is the smallest tolerance accepted.
 """
 
 from __future__ import annotations
