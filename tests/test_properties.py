@@ -75,7 +75,10 @@ def check_state(st_, N):
         trace += np.trace(b).real
     assert abs(trace - 1.0) <= 1e-10
     mi = float(permjax.mutual_information(st_)) / N
-    assert -1e-12 <= mi <= LN2 + 1e-12
+    # the state is solved to a relative residual of 1e-12; near a pure state (Γ = 0: all up) an
+    # entropy term x ln x with x ~ 1e-12 is ~3e-11, so I_M/N is known to ~1e-11 (the long profile
+    # found -1.2e-12 at Γ = 0, h = 6e-142, γ = 0.2, N = 6): the same -1e-10 as the eigenvalues
+    assert -1e-10 <= mi <= LN2 + 1e-10
     return mi
 
 
