@@ -38,6 +38,13 @@ def upper_population(point):
     return jnp.real(one_unit_state(point)[0, 0])
 
 
+def closed_form(Delta, Omega, kappa, gamma_phi):
+    """ρ_↑↑ of one unit with H = Δσ_z/2 + Ωσ_x/2, decay κ D[σ₋], dephasing γ_φ D[σ_z]:
+    (Ω²/2)(γ₂/κ) / (Δ² + γ₂² + Ω²γ₂/κ), γ₂ = κ/2 + 2γ_φ (maximal over γ₂ at γ₂ = |Δ|)."""
+    g2 = kappa / 2 + 2 * gamma_phi
+    return (Omega**2 / 2) * (g2 / kappa) / (Delta**2 + g2**2 + Omega**2 * g2 / kappa)
+
+
 def _takes_pimodel(call) -> bool:
     try:
         call(permjax.LMG(h=0.0).to_model())

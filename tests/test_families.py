@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from general_models import needs_general_finite, needs_general_thermo, upper_population
+from general_models import closed_form, needs_general_finite, needs_general_thermo, upper_population
 from grid_reference import refined_grid_argmax
 
 import permjax
@@ -27,11 +27,6 @@ def driven_atom(Delta, Omega, kappa, gamma_phi):
     """Detuned drive, local decay κ and local dephasing γ_φ D[σ_z]: independent units."""
     return PIModel(2, hamiltonian=[(Delta, sigma_z / 2), (Omega, sigma_x / 2)],
                    local=[(kappa, sigma_minus), (gamma_phi, sigma_z)])
-
-
-def closed_form(Delta, Omega, kappa, gamma_phi):
-    g2 = kappa / 2 + 2 * gamma_phi
-    return (Omega**2 / 2) * (g2 / kappa) / (Delta**2 + g2**2 + Omega**2 * g2 / kappa)
 
 
 def test_closed_form_is_the_lindblad_steady_state():
