@@ -278,14 +278,16 @@ def test_cli_zoo_file_thermo_and_finite(tmp_path, capsys):
     assert rc == 0 and json.loads(out)["mi_per_N"] == pytest.approx(0.028341433268, abs=5e-12)
 
 
-def test_cli_zoo_file_sweep(tmp_path, capsys):
+def test_cli_zoo_file_sweep(tmp_path, monkeypatch, capsys):
     path = write(tmp_path, 'family = "lmg"\n[parameters]\nh = 0.0\n')
-    rc, out, _ = run(capsys, "sweep", "--model", path, "--axis", "Gamma=1.05:4:5", "--json", "--quiet")
+    with monkeypatch.context() as mp:  # N → ∞ at h = 0: Eq. 18 (mi_thermo's own sweep is tested in test_optimize)
+        mp.setattr(cli, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
+        rc, out, _ = run(capsys, "sweep", "--model", path, "--axis", "Gamma=1.05:4:5", "--json", "--quiet")
     assert rc == 0
     cols = json.loads(out)["columns"]
     G = np.linspace(1.05, 4.0, 5)
     np.testing.assert_array_equal(cols["Gamma"], G)
-    np.testing.assert_allclose(cols["mi"], eq18_numpy(G), rtol=0, atol=1e-9)
+    np.testing.assert_allclose(cols["value"], eq18_numpy(G), rtol=0, atol=1e-14)
     # finite N: SPEC §5's 2^N brute-force numbers at N = 4
     rc, out, _ = run(capsys, "sweep", "--model", path, "--N", "4", "--axis", "h=0,0.5", "--set", "Gamma=1.68",
                      "--json", "--quiet")
@@ -368,3 +370,17 @@ def test_spelled_out_lmg_equals_lmg_at_finite_N(tmp_path, capsys):
         assert float(permjax.mi_finite(N, p)) == pytest.approx(float(permjax.mi_finite(N, LMG())), abs=1e-12)
     rc, out, _ = run(capsys, "finite", "--model", path, "--N", "4", "--json")
     assert rc == 0 and json.loads(out)["mi_per_N"] == pytest.approx(0.028341433268, abs=5e-12)
+
+
+def test_example_files():
+    """examples/models: the zoo LMG, the same LMG spelled out, and LMG with local dephasing."""
+    import os
+
+    from test_families import lmg_dephased
+
+    here = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples", "models")
+    zoo, terms, deph = (load_model(os.path.join(here, f"{n}.toml")) for n in ("lmg", "lmg_terms", "lmg_dephased"))
+    assert type(zoo) is LMG and values(zoo) == values(LMG())
+    same_model(terms.to_model(), LMG().to_model())
+    for kw in ({}, {"gamma_phi": 0.3, "h": 0.0}):
+        same_model(deph.replace(**kw).to_model(), lmg_dephased(gamma_phi=0.1).replace(**kw).to_model())
