@@ -154,7 +154,7 @@ def _json_default(x):
 
 
 def _cmd_thermo(args) -> None:
-    from .attractor import mi_thermo
+    from . import mi_thermo
     from .models.parameters import point_name, values
 
     model = model_from_args(args)
@@ -253,7 +253,7 @@ def _mi_function(N, method: str = "auto"):
     import functools
 
     if N is None:
-        from .attractor import mi_thermo
+        from . import mi_thermo
 
         return mi_thermo
     from . import mi_finite
