@@ -62,10 +62,14 @@ def grid(family=LMG, **axes):
     its domain).
     """
     if isinstance(family, type) and issubclass(family, Family):
-        base = family()
+        unknown = [n for n in axes if n not in family.PARAMETERS]
+        if unknown:
+            raise ValueError(f"unknown {family.NAME} parameter(s) {unknown}; expected some of {family.PARAMETERS}")
+        build = family  # parameters without a default must be among the axes
     else:
         base = as_point(family, "grid(family=...)")
-    check_names(base, axes)
+        check_names(base, axes)
+        build = functools.partial(with_parameters, base)
     values, grid_axes = {}, []
     for name, v in axes.items():
         try:
@@ -81,7 +85,7 @@ def grid(family=LMG, **axes):
         values[name] = a
     mesh = np.meshgrid(*(values[n] for n in grid_axes), indexing="ij")
     values.update(zip(grid_axes, mesh))
-    return as_batch(with_parameters(base, **values))
+    return as_batch(build(**values))
 
 
 def as_batch(models_or_grid):

@@ -181,3 +181,15 @@ def test_finite_sweep_of_a_family_matches_bruteforce():
                                               for i in range(N)]
         rho = bf.steady_state(bf.liouvillian(H, c), 2**N)
         assert float(res.outputs["mi"][k]) == pytest.approx(bf.mutual_information(rho, N) / N, abs=1e-10)
+
+
+def test_grid_of_a_family_with_a_parameter_without_default():
+    @permjax.family
+    def drive(omega, kappa=1.0):
+        return PIModel(2, hamiltonian=[(omega, sigma_x / 2)], local=[(kappa, sigma_minus)])
+
+    g = permjax.grid(family=drive, omega=[0.5, 1.0, 2.0])
+    np.testing.assert_allclose(permjax.sweep(upper_population, g, progress=False).outputs,
+                               closed_form(0.0, np.array([0.5, 1.0, 2.0]), 1.0, 0.0), rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="omega has no default"):
+        permjax.grid(family=drive, kappa=[1.0, 2.0])
