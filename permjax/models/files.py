@@ -60,7 +60,7 @@ import sys
 import numpy as np
 
 from . import operators
-from .families import _DOMAINS, Family, family
+from .families import _DOMAINS, family
 from .pimodel import PIModel
 
 if sys.version_info >= (3, 11):

@@ -3,7 +3,7 @@
 A *point* is a family point (``LMG(J=3, ...)``, any ``Family``) or a bare ``PIModel``. A family
 point names its parameters itself (``PARAMETERS``, with ``DEFAULTS``, ``DOMAIN``, ``BOUNDS``); a
 ``PIModel`` is addressed by term: ``hamiltonian[k]`` (the coefficient c of the k-th Hamiltonian
-term), ``collective[k]`` and ``local[k]`` (rates, domain ≥ 0). Leaves may be arrays (a batch) or
+term), ``collective[k]`` and ``local[k]`` (rates, ≥ 0 as the ``PIModel`` checks). Leaves may be arrays (a batch) or
 tracers (inside jit/grad); concrete values are validated whenever a point is rebuilt.
 """
 
@@ -45,13 +45,6 @@ def parameters(point) -> dict:
 
 def parameter_names(point) -> tuple[str, ...]:
     return tuple(parameters(point))
-
-
-def domain(point) -> dict:
-    """``{name: ">=0" | ">0"}`` for the constrained parameters."""
-    if isinstance(point, PIModel):
-        return {n: ">=0" for n in parameters(point) if not n.startswith("hamiltonian")}
-    return dict(point.DOMAIN)
 
 
 def default_bounds(point) -> dict:
@@ -99,10 +92,6 @@ def values(point) -> dict:
     return out
 
 
-def shape(point) -> tuple[int, ...]:
-    return tuple(point.shape)
-
-
 def broadcast_to(point, shape_):
     """Every parameter broadcast to ``shape_`` as numpy arrays, re-validated."""
     return with_parameters(point, **{n: np.broadcast_to(np.asarray(v, dtype=np.float64), shape_)
@@ -119,5 +108,5 @@ def stack(points):
     return jax.tree.map(lambda *xs: jnp.stack([jnp.broadcast_to(x, ()) for x in xs]), *points)
 
 
-__all__ = ["as_point", "point_name", "parameters", "parameter_names", "domain", "default_bounds", "default_over",
-           "check_names", "with_parameters", "values", "shape", "broadcast_to", "stack"]
+__all__ = ["as_point", "point_name", "parameters", "parameter_names", "default_bounds", "default_over",
+           "check_names", "with_parameters", "values", "broadcast_to", "stack"]
