@@ -13,7 +13,7 @@ from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # no
 from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
 from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
 from .models import (FAMILIES, Family, PIModel, as_model, family, gell_mann, identity, ket_bra,  # noqa: E402
-                     sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z, validate_N)
+                     load_model, sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z, validate_N)
 from .models.zoo import LMG  # noqa: E402
 from .optimize import MaximizeResult, maximize  # noqa: E402
 from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
@@ -26,6 +26,7 @@ __all__ = [
     "family",
     "as_model",
     "FAMILIES",
+    "load_model",
     "sigma_x",
     "sigma_y",
     "sigma_z",

@@ -1,12 +1,15 @@
 """The ``permjax`` command: one entry point, one subcommand per computation.
 
-Every computing subcommand takes the model flags ``--J --h --Gamma --gamma`` (defaults are
-the paper's: 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1, in units of γ), prints a short human-readable
-report, or one JSON object with ``--json``. Negative values may follow a flag directly
-(``--J -3,-1``). Bad input exits with status 2 and a one-line message, a computation that
-fails with status 1 and one line; Ctrl-C (SIGINT) exits with 130 and SIGTERM with 143, after
-the same clean-up (figure points finished so far stay cached; output files are written
-atomically, so none is left half-written). Never a traceback.
+The model of ``thermo``, ``finite``, ``sweep`` and ``optimize`` is a point of a model family:
+the default family's flags (LMG: ``--J --h --Gamma --gamma``, defaults the paper's 𝒥 = 3,
+h = 0.5, Γ = 1.68, γ = 1, in units of γ), or ``--model FILE.toml`` (a zoo family with values, or
+terms spelled out: ``permjax.models.files``) with ``--set NAME=VALUE`` for any family's
+parameters (``--axis NAME=VALUES`` for sweep axes). Each subcommand prints a short
+human-readable report, or one JSON object with ``--json``. Negative values may follow a flag directly (``--J -3,-1``).
+Bad input exits with status 2 and a one-line message, a computation that fails with status 1
+and one line; Ctrl-C (SIGINT) exits with 130 and SIGTERM with 143, after the same clean-up
+(figure points finished so far stay cached; output files are written atomically, so none is
+left half-written). Never a traceback.
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ import sys
 import time
 import warnings
 
-DEFAULTS = {"J": 3.0, "h": 0.5, "Gamma": 1.68, "gamma": 1.0}
+from .models.zoo import LMG
+
+#: the family of the model flags, and of every command without --model
+DEFAULT_FAMILY = LMG
 
 
 class CLIError(Exception):
@@ -103,31 +109,79 @@ def _join_negative_values(argv: list[str]) -> list[str]:
     return out
 
 
-MODEL_FLAG_HELP = {
-    "J": "exchange coupling 𝒥, in units of γ",
-    "h": "transverse field h, in units of γ",
-    "Gamma": "collective decay Γ >= 0, in units of γ",
-    "gamma": "local pumping γ > 0 (the unit of rates)",
-}
-
-
-def add_model_flags(p: argparse.ArgumentParser, value_type=_finite_float, names=tuple(DEFAULTS), help=None, **defaults) -> None:
-    """The shared model flags ``names`` (all four by default); ``defaults`` overrides the paper's
-    values, ``help`` the help texts, ``value_type`` parses them."""
-    d = {**DEFAULTS, **defaults}
-    texts = {**MODEL_FLAG_HELP, **(help or {})}
-    for name in names:
+def add_model_flags(p: argparse.ArgumentParser, value_type=_finite_float, names=None, help=None, **defaults) -> None:
+    """Flags for the default family's parameters ``names`` (all by default); ``defaults``
+    overrides the family's values, ``help`` the help texts, ``value_type`` parses them."""
+    d = {**DEFAULT_FAMILY.DEFAULTS, **defaults}
+    texts = {**DEFAULT_FAMILY.HELP, **(help or {})}
+    for name in names or DEFAULT_FAMILY.PARAMETERS:
         p.add_argument(f"--{name}", type=value_type, default=d[name], help=f"{texts[name]} (default {d[name]:g})")
+
+
+def _assignment(value_type):
+    def parse(text: str):
+        name, sep, rest = text.partition("=")
+        if not sep or not name.strip():
+            raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+        return name.strip(), value_type(rest.strip())
+
+    return parse
+
+
+def add_family_flags(p: argparse.ArgumentParser, value_type=_finite_float, axes: bool = False) -> None:
+    """``--model FILE``, ``--set NAME=VALUE`` and the default family's flags (``value_type``
+    parses them); with ``axes``, ``--axis NAME=VALUES`` too."""
+    name = DEFAULT_FAMILY.NAME
+    p.add_argument("--model", metavar="FILE.toml", default=None,
+                   help=f"the model: a zoo family with values, or terms spelled out (default: {name} with the flags below)")
+    for par in DEFAULT_FAMILY.PARAMETERS:
+        p.add_argument(f"--{par}", type=value_type, default=None,
+                       help=f"{name}: {DEFAULT_FAMILY.HELP[par]} (default {DEFAULT_FAMILY.DEFAULTS[par]:g})")
+    p.add_argument("--set", action="append", type=_assignment(_finite_float), metavar="NAME=VALUE",
+                   help="a parameter of the model's family, e.g. a model file's (repeatable)")
+    if axes:
+        p.add_argument("--axis", action="append", type=_assignment(_axis_values), metavar="NAME=VALUES",
+                       help="a grid axis of any family's parameter, values as for the flags above (repeatable)")
 
 
 def add_json_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print one JSON object instead of a report")
 
 
-def model_from_args(args):
-    from .model import LMG
+def model_values_from_args(args):
+    """(the base point, ``{name: value}``): the model file's point (or the default family's
+    defaults), and the values given by the family flags, ``--set`` and ``--axis``, in order."""
+    from .models.files import load_model
+    from .models.parameters import check_names, point_name
 
-    return LMG(J=args.J, h=args.h, Gamma=args.Gamma, gamma=args.gamma)
+    base = load_model(args.model) if args.model is not None else DEFAULT_FAMILY()
+    given = [(f"--{n}", n, getattr(args, n)) for n in DEFAULT_FAMILY.PARAMETERS if getattr(args, n, None) is not None]
+    if given and not isinstance(base, DEFAULT_FAMILY):
+        raise ValueError(f"{given[0][0]} is a {DEFAULT_FAMILY.NAME} flag, but the model of {args.model} is "
+                         f"{point_name(base)}: use --set NAME=VALUE")
+    given += [("--set", n, v) for n, v in getattr(args, "set", None) or []]
+    given += [("--axis", n, v) for n, v in getattr(args, "axis", None) or []]
+    values = {}
+    for flag, name, v in given:
+        if name in values:
+            raise ValueError(f"parameter {name} given twice ({flag})")
+        values[name] = v
+    check_names(base, values)
+    return base, values
+
+
+def model_from_args(args):
+    """The model point of the command line (a family point or a ``PIModel``)."""
+    from .models.parameters import with_parameters
+
+    base, values = model_values_from_args(args)
+    return with_parameters(base, **values) if values else base
+
+
+def _model_label(model) -> str:
+    from .models.parameters import point_name, values
+
+    return f"{point_name(model)} {values(model)}"
 
 
 def emit(args, record: dict, lines: list[str]) -> None:
@@ -149,7 +203,8 @@ def _json_default(x):
 
 
 def _cmd_thermo(args) -> None:
-    from .attractor import mi_thermo
+    from . import mi_thermo
+    from .models.parameters import point_name, values
 
     model = model_from_args(args)
     t0 = time.perf_counter()
@@ -157,7 +212,8 @@ def _cmd_thermo(args) -> None:
     mi = float(res.mi) + 0.0  # a zero never as -0
     seconds = time.perf_counter() - t0
     record = {
-        "model": model.as_dict(),
+        "family": point_name(model),
+        "model": values(model),
         "mi_per_N": mi,
         "attractor": res.kind_name,
         "period": float(res.period) if res.has_period else None,
@@ -167,7 +223,7 @@ def _cmd_thermo(args) -> None:
     }
     period = f"{record['period']:.10g}" if record["period"] is not None else "-"
     lines = [
-        f"N -> infinity, LMG {model.as_dict()}",
+        f"N -> infinity, {_model_label(model)}",
         f"I_M/N     = {_mi_text(mi)}",
         f"attractor = {res.kind_name}",
         f"period    = {period}",
@@ -184,6 +240,7 @@ def _cmd_finite(args) -> None:
     import numpy as np
 
     from .dicke import magnetization, mutual_information, steady_state
+    from .models.parameters import point_name, values
 
     model = model_from_args(args)
     t0 = time.perf_counter()
@@ -193,10 +250,10 @@ def _cmd_finite(args) -> None:
     m = [float(v) for v in np.asarray(magnetization(state))]
     seconds = time.perf_counter() - t0
     diag = state.diagnostics.as_dict()
-    record = {"N": state.N, "model": model.as_dict(), "mi_per_N": mi, "m": m,
+    record = {"N": state.N, "family": point_name(model), "model": values(model), "mi_per_N": mi, "m": m,
               "diagnostics": diag, "seconds": seconds}
     lines = [
-        f"finite N = {state.N}, LMG {model.as_dict()}",
+        f"finite N = {state.N}, {_model_label(model)}",
         f"I_M/N      = {_mi_text(mi)}",
         f"<m>        = ({', '.join(f'{v:.8g}' for v in m)})",
         f"residual   = {diag['residual']:.3g}   (|L rho|/|rho|)",
@@ -209,11 +266,11 @@ def _cmd_finite(args) -> None:
 # --- sweep and optimize ----------------------------------------------------------------------
 
 RANGE_HELP = (
-    "Each model flag takes a number (1.68), an inclusive range START:STOP:COUNT "
-    "(1:4:31 is 31 evenly spaced values from 1 to 4), or a comma list (0,0.5); "
-    "the grid is the outer product, in the order J, h, Gamma, gamma"
+    "Each model flag (and --axis NAME=VALUES, for any family's parameter) takes a number (1.68), "
+    "an inclusive range START:STOP:COUNT (1:4:31 is 31 evenly spaced values from 1 to 4), or a "
+    "comma list (0,0.5); the grid is the outer product, in the order of the "
+    + DEFAULT_FAMILY.NAME + " flags (" + ", ".join(DEFAULT_FAMILY.PARAMETERS) + "), then --set and --axis as given"
 )
-DEFAULT_BOUNDS = {"J": (0.5, 6.0), "h": (0.0, 2.0), "Gamma": (1.0, 4.0), "gamma": (0.25, 4.0)}
 
 
 def _axis_values(text: str):
@@ -246,7 +303,7 @@ def _mi_function(N, method: str = "auto"):
     import functools
 
     if N is None:
-        from .attractor import mi_thermo
+        from . import mi_thermo
 
         return mi_thermo
     from . import mi_finite
@@ -265,7 +322,8 @@ def _cmd_sweep(args) -> None:
 
     if args.out is not None:  # before computing: an unusable path fails now, not after the sweep
         check_output_file(args.out, (".csv", ".json"))
-    models = grid(J=args.J, h=args.h, Gamma=args.Gamma, gamma=args.gamma)
+    base, axes = model_values_from_args(args)
+    models = grid(family=base, **axes)
     if args.N is None:
         if args.warm_start:
             raise ValueError("--warm-start needs --N (it warm-starts the finite-N steady-state solves)")
@@ -286,29 +344,43 @@ def _cmd_sweep(args) -> None:
 
 
 def _cmd_optimize(args) -> None:
+    from .models.parameters import default_bounds, default_over, parameter_names, point_name, values
     from .optimize import maximize
 
-    over = tuple(args.over or ["Gamma"])
-    bounds = {p: DEFAULT_BOUNDS[p] for p in over}
+    model = model_from_args(args)
+    names = parameter_names(model)
+    over = tuple(args.over or default_over(model))
+    if not over:
+        raise ValueError(f"--over is needed: name a parameter of {point_name(model)} among {', '.join(names)}")
+    for name in over:
+        if name not in names:
+            raise CLIError(f"argument --over: invalid choice: {name!r} (choose from {', '.join(names)})")
+    family_bounds = default_bounds(model)
+    bounds = {p: family_bounds[p] for p in over if p in family_bounds}
     for name, lohi in args.bounds or []:
         if name not in over:
             raise ValueError(f"--bounds {name}=... given but {name} is not optimised (--over {name})")
         bounds[name] = lohi
-    model = model_from_args(args)
+    for name in over:
+        if name not in bounds:
+            raise ValueError(f"--bounds {name}=LO,HI is needed: {point_name(model)} gives no default search box for {name}")
     solver = None
     if args.N is not None:
         from .dicke.solve import batch_method
+        from .sweep import grid
 
-        solver = batch_method(args.N, None if "h" in over else model.h)  # h fixed at 0: the rate equations
+        # the solver rule sees the corners of the search box (what varies is not held at a special value)
+        solver = batch_method(args.N, grid(family=model, **{p: list(bounds[p]) for p in over}))
     t0 = time.perf_counter()
     objective = _mi_function(args.N, solver)
     if args.N is not None and args.no_memory_check:
         objective = functools.partial(objective, memory_check=False)
     res = maximize(objective, model, over=over, bounds=bounds, steps=args.steps, starts=args.starts, gtol=args.gtol)
-    record = {"N": args.N, "solver": solver, "bounds": bounds, **res.as_dict(), "seconds": time.perf_counter() - t0}
+    record = {"N": args.N, "solver": solver, "family": point_name(model), "bounds": bounds, **res.as_dict(),
+              "seconds": time.perf_counter() - t0}
     lines = [
         f"maximise I_M/N ({_limit_label(args.N)}{f', solver {solver}' if solver else ''}) over {', '.join(over)}; "
-        f"fixed: {model.as_dict()}",
+        f"fixed: {_model_label(model)}",
         *(f"{p:<9} = {v:.10g}   (bounds {bounds[p][0]:g}, {bounds[p][1]:g})" for p, v in res.params.items()),
         f"I_M/N     = {_mi_text(float(res.value))}",
         f"|grad|    = {float(res.grad_norm):.3g}   converged = {res.converged}   steps = {res.steps}",
@@ -374,21 +446,22 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(
         prog="permjax",
-        description="Multipartite mutual information I_M/N in the steady state of the "
-        "driven-dissipative LMG model (permutation-invariant qubits). Rates in units of gamma.",
+        description="Multipartite mutual information I_M/N in the steady state of permutation-invariant "
+        "open quantum systems: the driven-dissipative LMG model (rates in units of gamma) or any model "
+        "given by --model FILE.toml.",
     )
     parser.add_argument("--version", action="version", version=f"permjax {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
 
     p = sub.add_parser("thermo", help="lim N->inf I_M/N from the mean-field attractor (Eq. 13)")
-    add_model_flags(p)
+    add_family_flags(p)
     add_json_flag(p)
     p.set_defaults(func=_cmd_thermo)
 
     p = sub.add_parser("finite", help="exact finite-N I_M/N from the Dicke-basis steady state (Eqs. 20-29)")
-    p.add_argument("--N", type=_finite_N, default=40, help="number of qubits, >= 2 (default 40)")
-    add_model_flags(p)
+    p.add_argument("--N", type=_finite_N, default=40, help="number of units, >= 2 (default 40)")
+    add_family_flags(p)
     p.add_argument("--tol", type=_tolerance, default=1e-12, help="relative residual of the solve, >= 1e-14 (default 1e-12)")
     p.add_argument("--maxiter", type=_positive_int, default=None, help="iteration cap (default: scales with N^3)")
     p.add_argument("--method", default="auto", help="steady-state solver (default auto)")
@@ -401,12 +474,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="I_M/N over a parameter grid (vmap in chunks, sharded over all devices)",
         description="Evaluate I_M/N over a grid of models. " + RANGE_HELP + ".",
     )
-    add_model_flags(p, value_type=_axis_values)
+    add_family_flags(p, value_type=_axis_values, axes=True)
     _add_N_flag(p)
     p.add_argument("--out", default=None, help="also write the table to this .csv or .json file")
     p.add_argument("--chunk-size", type=_positive_int, default=None, help="points evaluated at once (default 256; 64 with --N, 16 with --warm-start)")
     p.add_argument("--warm-start", action="store_true", help="with --N: solve the points in order, each from its neighbour's steady state")
-    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: rates if every h = 0, else gmres from N = 20, cgls below)")
+    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: the rule for many solves at one N, permjax.dicke.solve.batch_method)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     _add_memory_flag(p)
     add_json_flag(p)
@@ -417,11 +490,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="maximise I_M/N over chosen parameters by bounded multi-start gradient ascent",
         description="Maximise I_M/N over the parameters named by --over (L-BFGS on a sigmoid "
         "reparametrisation of the bounds; several starts). The model flags fix the others. "
-        "Default bounds: " + ", ".join(f"{k}={lo:g},{hi:g}" for k, (lo, hi) in DEFAULT_BOUNDS.items()) + ".",
+        "Default bounds: the family's (" + DEFAULT_FAMILY.NAME + ": "
+        + ", ".join(f"{k}={lo:g},{hi:g}" for k, (lo, hi) in DEFAULT_FAMILY.BOUNDS.items())
+        + "; a model file's [parameters] bounds).",
     )
-    add_model_flags(p)
+    add_family_flags(p)
     _add_N_flag(p)
-    p.add_argument("--over", action="append", choices=("J", "h", "Gamma", "gamma"), help="a parameter to optimise (repeatable; default Gamma)")
+    p.add_argument("--over", action="append", metavar="NAME",
+                   help="a parameter to optimise (repeatable; default: the family's, "
+                   + ", ".join(DEFAULT_FAMILY.OPTIMIZE) + " for " + DEFAULT_FAMILY.NAME + ")")
     p.add_argument("--bounds", action="append", type=_bounds_item, metavar="NAME=LO,HI", help="bounds of an optimised parameter (repeatable)")
     p.add_argument("--steps", type=_positive_int, default=100, help="maximum optimiser steps per start (default 100)")
     p.add_argument("--starts", type=_positive_int, default=4, help="number of starts (default 4)")

@@ -1,4 +1,8 @@
-"""Gradient search for the parameters that maximise an objective (e.g. I_M/N) of an LMG.
+"""Gradient search for the parameters that maximise an objective (e.g. I_M/N) of a model.
+
+The model is a family point (``LMG``, a family made with ``permjax.family``, one loaded from a
+model file) or a ``PIModel``; the parameter names, default search boxes and domains come from
+the family (``permjax.models.parameters``).
 
 The chosen parameters x ∈ [lo, hi] are written x = lo + (hi - lo) σ(u) with σ the logistic
 sigmoid, so an unconstrained optax optimiser on u never leaves the box and the map is smooth.
@@ -21,7 +25,9 @@ import numpy as np
 import optax
 
 from . import validate
-from .model import LMG, PARAMETERS
+from .models.parameters import (as_point, default_bounds, default_over, parameter_names, point_name, values,
+                                with_parameters)
+from .models.pimodel import as_model
 from .sweep import cached_on_arguments
 
 # Relative distance to a bound (in σ) below which a parameter counts as sitting on it.
@@ -45,7 +51,7 @@ class MaximizeResult(eqx.Module):
             point, NaN after a start stopped.
     """
 
-    model: LMG
+    model: Any
     value: jax.Array
     params: dict
     grad_norm: jax.Array
@@ -64,7 +70,7 @@ class MaximizeResult(eqx.Module):
         return {
             "over": list(self.over),
             "params": {k: float(v) for k, v in self.params.items()},
-            "model": self.model.as_dict(),
+            "model": values(self.model),
             "value": float(self.value),
             "grad_norm": float(self.grad_norm),
             "converged": self.converged,
@@ -89,18 +95,32 @@ def objective_value(out) -> jax.Array:
     return out
 
 
-def _check_over_bounds(model: LMG, over, bounds) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+def _check_over_bounds(model, over, bounds) -> tuple[tuple[str, ...], np.ndarray, np.ndarray]:
+    model = as_point(model)
+    names = parameter_names(model)
+    if over is None:
+        over = default_over(model)
+        if not over:
+            raise ValueError(f"{point_name(model)} names no default parameters to optimise: give over=(...) "
+                             f"among {names}")
     if isinstance(over, str):
         over = (over,)
     over = tuple(over)
     if not over:
         raise ValueError("over must name at least one parameter")
-    bad = [p for p in over if p not in PARAMETERS]
+    bad = [p for p in over if p not in names]
     if bad or len(set(over)) != len(over):
-        raise ValueError(f"over must be distinct names among {PARAMETERS}, got {over}")
+        raise ValueError(f"over must be distinct names among {names}, got {over}")
     if model.shape != ():
         raise ValueError(f"maximize needs a single model, got a batch of shape {model.shape}")
-    bounds = dict(bounds or {})
+    if bounds is None:  # the family's default search boxes
+        family_bounds = default_bounds(model)
+        missing = [p for p in over if p not in family_bounds]
+        if missing:
+            raise ValueError(f"bounds needed for {missing[0]}: {point_name(model)} gives no default search box for it; "
+                             f"pass bounds={{'{missing[0]}': (lo, hi)}}")
+        bounds = {p: family_bounds[p] for p in over}
+    bounds = dict(bounds)
     extra = set(bounds) - set(over)
     if extra:
         raise ValueError(f"bounds given for parameters not optimised: {sorted(extra)}")
@@ -114,7 +134,8 @@ def _check_over_bounds(model: LMG, over, bounds) -> tuple[tuple[str, ...], np.nd
             raise ValueError(f"bounds for {p} must be a pair (lo, hi), got {bounds[p]!r}") from None
         if not (math.isfinite(a) and math.isfinite(b) and a < b):
             raise ValueError(f"bounds for {p} must be finite with lo < hi, got ({a}, {b})")
-        model.replace(**{p: a}), model.replace(**{p: b})  # the LMG checks (Γ ≥ 0, γ > 0)
+        for end in (a, b):  # the family's domain, then the model's own checks (rates >= 0, Hermitian H)
+            as_model(with_parameters(model, **{p: end}))
         lo.append(a), hi.append(b)
     return over, np.array(lo), np.array(hi)
 
@@ -167,7 +188,7 @@ def _compiled_search(objective, over: tuple, optimizer, steps: int, gtol: float,
             return lo + (hi - lo) * jax.nn.sigmoid(u)
 
         def value(x):
-            return objective_value(objective(model.replace(**{p: x[k] for k, p in enumerate(over)})))
+            return objective_value(objective(with_parameters(model, **{p: x[k] for k, p in enumerate(over)})))
 
         def loss(u):  # what the optimiser minimises
             return -value(to_x(u))
@@ -230,9 +251,9 @@ def _compiled_search(objective, over: tuple, optimizer, steps: int, gtol: float,
 
 
 def maximize(
-    objective: Callable[[LMG], Any],
-    model: LMG,
-    over: Sequence[str] = ("Gamma",),
+    objective: Callable[[Any], Any],
+    model,
+    over: Sequence[str] | None = None,
     bounds: Mapping[str, tuple[float, float]] | None = None,
     *,
     optimizer: optax.GradientTransformation | None = None,
@@ -245,12 +266,17 @@ def maximize(
     """Maximise ``objective(model)`` over the parameters ``over`` within ``bounds``.
 
     Args:
-        objective: function of one ``LMG`` returning a scalar or a result with a scalar
-            ``.mi`` (``permjax.mi_thermo``, ``lambda m: permjax.mi_finite(40, m)``, ...);
-            must be differentiable and vmappable.
-        model: the fixed values of the parameters not optimised.
-        over: names among ``J, h, Gamma, gamma``.
-        bounds: ``{name: (lo, hi)}`` for every name in ``over``.
+        objective: function of one model (of ``model``'s kind) returning a scalar or a result
+            with a scalar ``.mi`` (``permjax.mi_thermo``, ``lambda m: permjax.mi_finite(40, m)``,
+            ...); must be differentiable and vmappable.
+        model: a family point (``LMG(...)``, a user family) or a ``PIModel``: the fixed
+            values of the parameters not optimised.
+        over: parameter names of the family (``J, h, Gamma, gamma`` for ``LMG``; for a
+            ``PIModel`` ``hamiltonian[k]``, ``collective[k]``, ``local[k]``). Default: the
+            family's ``OPTIMIZE`` (``Gamma`` for ``LMG``).
+        bounds: ``{name: (lo, hi)}`` for every name in ``over``; default (``None``): the
+            family's ``BOUNDS`` (``ValueError`` if a parameter has none). Both ends must lie in
+            the parameter's domain (the family's, and the model's: rates ≥ 0).
         optimizer: an optax transformation acting on the unconstrained variables u
             (default ``DEFAULT_OPTIMIZER``: L-BFGS directions, ``optax.lbfgs(linesearch=None)``,
             with the backtracking below; ``optax.adam`` with a schedule, or ``optax.lbfgs()``
@@ -283,7 +309,7 @@ def maximize(
     best = int(np.argmax(finals))
     params = {p: float(x_best[best, k]) for k, p in enumerate(over)}
     result = MaximizeResult(
-        model=model.replace(**params),
+        model=with_parameters(model, **params),
         value=jnp.asarray(v_best[best]),
         params=params,
         grad_norm=jnp.asarray(gn_best[best]),

@@ -1,4 +1,8 @@
-"""Parameter sweeps: a function of one LMG evaluated over a grid or list of models.
+"""Parameter sweeps: a function of one model evaluated over a grid or list of models.
+
+A model is a family point (``LMG``, a family made with ``permjax.family``, one loaded from a
+model file) or a ``PIModel``; the parameter names, defaults and domains come from the family
+(``permjax.models.parameters``).
 
 Two paths:
 
@@ -30,12 +34,14 @@ from typing import Any
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from . import interrupt, validate
-from .model import LMG, PARAMETERS
+from .models.families import Family
+from .models.parameters import as_point, broadcast_to, check_names, parameter_names, parameters, stack, with_parameters
+from .models.pimodel import PIModel
+from .models.zoo import LMG
 
 BATCH_AXIS = "batch"
 
@@ -43,18 +49,27 @@ BATCH_AXIS = "batch"
 # --- building the batch ----------------------------------------------------------------------
 
 
-def grid(**axes) -> LMG:
-    """The outer product of parameter values, as one batched :class:`LMG`.
+def grid(family=LMG, **axes):
+    """The outer product of parameter values, as one batched family point.
 
-    Each keyword is a parameter (``J``, ``h``, ``Gamma``, ``gamma``) given a scalar or a
-    1-D sequence; scalars are held fixed, sequences become grid axes in the order given,
-    missing parameters take the ``LMG`` defaults. ``grid(h=0.5, Gamma=[1, 2, 3], J=[2, 3])``
-    has shape (3, 2). Raises ``ValueError`` for an unknown name, an empty or non-1-D axis,
-    or values the ``LMG`` constructor rejects (non-finite, Γ < 0, γ ≤ 0).
+    ``family`` is a ``Family`` subclass (default ``LMG``) or a point (a family point or a
+    ``PIModel``) whose values the parameters not named take. Each keyword is a parameter of the
+    family given a scalar or a 1-D sequence; scalars are held fixed, sequences become grid axes
+    in the order given, missing parameters take the family's defaults (or the point's values).
+    ``grid(h=0.5, Gamma=[1, 2, 3], J=[2, 3])`` has shape (3, 2);
+    ``grid(family=btc, gamma_phi=[0, 0.1, 0.2])`` sweeps a user family. Raises ``ValueError`` for
+    an unknown name, an empty or non-1-D axis, or values the family rejects (non-finite, out of
+    its domain).
     """
-    unknown = set(axes) - set(PARAMETERS)
-    if unknown:
-        raise ValueError(f"unknown LMG parameter(s) {sorted(unknown)}; expected some of {PARAMETERS}")
+    if isinstance(family, type) and issubclass(family, Family):
+        unknown = [n for n in axes if n not in family.PARAMETERS]
+        if unknown:
+            raise ValueError(f"unknown {family.NAME} parameter(s) {unknown}; expected some of {family.PARAMETERS}")
+        build = family  # parameters without a default must be among the axes
+    else:
+        base = as_point(family, "grid(family=...)")
+        check_names(base, axes)
+        build = functools.partial(with_parameters, base)
     values, grid_axes = {}, []
     for name, v in axes.items():
         try:
@@ -70,33 +85,34 @@ def grid(**axes) -> LMG:
         values[name] = a
     mesh = np.meshgrid(*(values[n] for n in grid_axes), indexing="ij")
     values.update(zip(grid_axes, mesh))
-    return as_batch(LMG(**values))
+    return as_batch(build(**values))
 
 
-def as_batch(models_or_grid) -> LMG:
-    """A validated, broadcast batch of models from an ``LMG`` (batched or not), a sequence
-    of ``LMG``, or a mapping of grid axes (passed to :func:`grid`).
+def as_batch(models_or_grid):
+    """A validated, broadcast batch of models from a family point or ``PIModel`` (batched or
+    not), a sequence of them (one family, or one set of terms), or a mapping of grid axes
+    (passed to :func:`grid`; a ``"family"`` key picks the family).
 
     Raises ``ValueError`` for an empty batch or non-finite / out-of-range values.
     """
     if isinstance(models_or_grid, Mapping):
         return grid(**models_or_grid)
-    if isinstance(models_or_grid, LMG):
+    if isinstance(models_or_grid, (Family, PIModel)):
         model = models_or_grid
     elif isinstance(models_or_grid, Sequence) and not isinstance(models_or_grid, str):
         if len(models_or_grid) == 0:
             raise ValueError("empty list of models")
-        if not all(isinstance(m, LMG) for m in models_or_grid):
-            raise ValueError("a list of models must contain only LMG instances")
-        model = jax.tree.map(lambda *xs: jnp.stack([jnp.broadcast_to(x, ()) for x in xs]), *models_or_grid)
+        if not all(isinstance(m, (Family, PIModel)) for m in models_or_grid):
+            raise ValueError("a list of models must contain only family points (e.g. LMG) or PIModels")
+        model = stack(list(models_or_grid))
     else:
-        raise ValueError(f"expected an LMG, a list of LMG or a dict of grid axes, got {type(models_or_grid).__name__}")
-    leaves = {p: np.asarray(getattr(model, p), dtype=np.float64) for p in PARAMETERS}
-    shape = np.broadcast_shapes(*(a.shape for a in leaves.values()))
+        raise ValueError(f"expected a family point (e.g. LMG), a PIModel, a list of them or a dict of grid axes, "
+                         f"got {type(models_or_grid).__name__}")
+    shape = np.broadcast_shapes(*(np.shape(a) for a in parameters(model).values()))
     if math.prod(shape) == 0:
         raise ValueError(f"empty grid: the models have shape {shape}")
     # Re-validation: a batch built with tree maps bypasses the constructor's checks.
-    return LMG(**{p: np.broadcast_to(a, shape) for p, a in leaves.items()})
+    return broadcast_to(model, shape)
 
 
 # --- the result ------------------------------------------------------------------------------
@@ -106,7 +122,7 @@ class SweepResult(eqx.Module):
     """Parameters and outputs of a sweep.
 
     Attributes:
-        models: the batch, every leaf of shape ``shape``.
+        models: the batch (a family point or ``PIModel``), every leaf of shape ``shape``.
         outputs: the function's output pytree, every leaf of shape ``shape + leaf_shape``
             (numpy arrays).
         shape: the batch shape (grid axes in order).
@@ -117,7 +133,7 @@ class SweepResult(eqx.Module):
         solver: the steady-state method of a finite-N sweep (``sweep_finite``), else ``None``.
     """
 
-    models: LMG
+    models: Any
     outputs: Any
     shape: tuple = eqx.field(static=True)
     seconds: float = eqx.field(static=True)
@@ -131,10 +147,10 @@ class SweepResult(eqx.Module):
         return math.prod(self.shape)
 
     def columns(self) -> dict[str, np.ndarray]:
-        """Flat columns, one row per point: the four parameters, then each output leaf
+        """Flat columns, one row per point: the family's parameters, then each output leaf
         (named by its path; a leaf with per-point shape (3,) gives ``name[0..2]``)."""
         n = self.n_points
-        cols = {p: np.asarray(getattr(self.models, p)).reshape(n) for p in PARAMETERS}
+        cols = {p: np.asarray(v).reshape(n) for p, v in parameters(self.models).items()}
         for name, leaf in _named_leaves(self.outputs):
             a = np.asarray(leaf).reshape((n, -1))
             tail = np.asarray(leaf).shape[len(self.shape):]
@@ -228,7 +244,7 @@ def _check_converged(result: SweepResult) -> None:
         prefix = name[: -len("converged")]
         resid = next((cols[k] for k in cols if k.startswith(prefix) and "residual" in k[len(prefix):]), None)
         shown = ", ".join(
-            "{" + ", ".join(f"{p}={cols[p][i]:.6g}" for p in PARAMETERS)
+            "{" + ", ".join(f"{p}={cols[p][i]:.6g}" for p in parameter_names(result.models))
             + (f", residual={resid[i]:.3g}" if resid is not None else "") + "}"
             for i in bad[:5]
         )
@@ -248,12 +264,12 @@ def _chunks(n: int, chunk: int):
     return [(s, min(s + chunk, n)) for s in range(0, n, chunk)]
 
 
-def _flat(models: LMG) -> LMG:
+def _flat(models):
     """The batch flattened to 1-D, with numpy leaves."""
     return jax.tree.map(lambda x: np.asarray(x).reshape(-1), models)
 
 
-def _pad(flat: LMG, start: int, stop: int, chunk: int, place=lambda a: a) -> LMG:
+def _pad(flat, start: int, stop: int, chunk: int, place=lambda a: a):
     """Points start:stop, padded to ``chunk`` points by repeating the last one (a valid model)."""
     idx = np.minimum(np.arange(start, start + chunk), stop - 1)
     return jax.tree.map(lambda a: place(a[idx]), flat)
@@ -301,14 +317,14 @@ def _gather(tree):
 
 
 def sweep(
-    fn: Callable[[LMG], Any],
+    fn: Callable[[Any], Any],
     models_or_grid,
     *,
     chunk_size: int = 256,
     devices: Sequence | None = None,
     progress: bool = True,
 ) -> SweepResult:
-    """Evaluate ``fn`` (one ``LMG`` → a pytree of arrays) at every model of a batch.
+    """Evaluate ``fn`` (one model → a pytree of arrays) at every model of a batch.
 
     ``fn`` must be jit- and vmap-compatible: e.g. ``permjax.mi_thermo``,
     ``lambda m: permjax.mi_finite(40, m)``, or ``permjax.mi_thermo_analytic``.
@@ -322,8 +338,8 @@ def sweep(
 
     Args:
         fn: function of one model.
-        models_or_grid: a (batched) ``LMG``, a list of ``LMG``, or a dict of grid axes
-            (see :func:`grid`).
+        models_or_grid: a (batched) family point or ``PIModel``, a list of them, or a dict
+            of grid axes (see :func:`grid`).
         chunk_size: points evaluated at once (bounds memory).
         devices: devices to shard over.
         progress: print one line per chunk to stderr.
@@ -377,7 +393,7 @@ def _scanned_steps(step: Callable) -> Callable:
 
 
 def sweep_sequential(
-    step: Callable[[LMG, Any], tuple[Any, Any]],
+    step: Callable[[Any, Any], tuple[Any, Any]],
     models_or_grid,
     init: Any,
     *,
@@ -441,7 +457,7 @@ class FinitePoint:
             "diagnostics": {"residual": d.residual, "iterations": d.iterations, "converged": d.converged},
         }
 
-    def __call__(self, model: LMG) -> dict:
+    def __call__(self, model) -> dict:
         from .dicke import steady_state
 
         return self.output(steady_state(self.N, model, **self.kwargs()))
@@ -452,7 +468,7 @@ class FiniteWarmStep(FinitePoint):
     """:class:`FinitePoint` as a :func:`sweep_sequential` step: the carry is the previous
     point's steady state (the Dicke blocks), the next solve's initial guess ``x0``."""
 
-    def __call__(self, model: LMG, rho) -> tuple[dict, jax.Array]:
+    def __call__(self, model, rho) -> tuple[dict, jax.Array]:
         from .dicke import steady_state
 
         state = steady_state(self.N, model, x0=rho, **self.kwargs())
@@ -477,9 +493,9 @@ def sweep_finite(
     ``steady_state_options`` (``tol``, ``maxiter``, ``method``, ``on_failure``) go to
     ``permjax.steady_state`` (``memory_check=False`` skips the memory estimate, which here
     counts the points solved at once on each device). ``method="auto"`` (the default) is resolved here, where the
-    batch is concrete: ``"rates"`` (Eqs. 30–31) when every point has h = 0 (cold path, the
-    rate equations need no warm start), else ``"gmres"`` from N = ``SWEEP_GMRES_FROM_N``
-    (20) and ``"cgls"`` below.
+    batch is concrete, by the solver rule for many solves at one N
+    (``permjax.dicke.solve.batch_method``); ``res.solver`` records the choice. A method that
+    takes no initial guess (the rate equations) drops the warm start.
     """
     from .dicke.layout import DickeLayout
     from .dicke.solve import METHODS, batch_method, trace_weight
@@ -490,7 +506,7 @@ def sweep_finite(
     models = as_batch(models_or_grid)
     method = steady_state_options.get("method", "auto")
     if method == "auto":
-        method = batch_method(N, models.h)
+        method = batch_method(N, models)
     warm_start = warm_start and method != "rates"  # the rate equations take no initial guess
     options = tuple(sorted({**steady_state_options, "method": method}.items()))
     chunk_size = validate.integer("chunk_size", chunk_size if chunk_size is not None else (16 if warm_start else 64), 1)

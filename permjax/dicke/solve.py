@@ -33,6 +33,7 @@ from .. import validate
 from ..host import host_check
 from ..resources import check_memory
 from ..model import LMG, _is_concrete, validate_N
+from ..models import Family, PIModel
 from .layout import DickeLayout
 from .liouvillian import adjoint, block_trace, liouvillian
 from .state import DickeState, Diagnostics, block_diagnostics, mutual_information
@@ -119,21 +120,23 @@ GMRES_FROM_N = 48
 SWEEP_GMRES_FROM_N = 20
 
 
-def auto_method(N: int, h=None, gmres_from_N: int = GMRES_FROM_N) -> str:
-    """What ``method="auto"`` resolves to: ``"rates"`` when every h is known to be 0 (``h``
-    concrete values; ``None`` or a tracer when h varies), else ``"gmres"`` from N =
+def auto_method(N: int, model=None, gmres_from_N: int = GMRES_FROM_N) -> str:
+    """What ``method="auto"`` resolves to for ``model`` (one model or a batch: a family point,
+    a ``PIModel``, or LMG's field h itself; ``None`` or tracers where it varies): ``"rates"``
+    when the model is an LMG whose every h is known to be 0, else ``"gmres"`` from N =
     ``gmres_from_N`` and ``"cgls"`` below. GMRES with the h = 0 preconditioner (fast.py):
     warm solves beat CGLS from N ≈ 20, a first call (compile + solve) from N ≈ 50
     (benchmarks/reach.py); CGLS compiles faster below."""
+    h = model.h if isinstance(model, LMG) else None if isinstance(model, (Family, PIModel)) else model
     if h is not None and _is_concrete(h) and np.all(np.asarray(h) == 0):
         return "rates"
     return "gmres" if N >= gmres_from_N and "gmres" in METHODS else "cgls"
 
 
-def batch_method(N: int, h=None) -> str:
+def batch_method(N: int, model=None) -> str:
     """``auto_method`` for many solves at fixed N sharing one compile (sweeps, gradient
-    searches): GMRES from N = ``SWEEP_GMRES_FROM_N``."""
-    return auto_method(N, h, SWEEP_GMRES_FROM_N)
+    searches, a figure's points): GMRES from N = ``SWEEP_GMRES_FROM_N``."""
+    return auto_method(N, model, SWEEP_GMRES_FROM_N)
 
 
 def default_maxiter(layout: DickeLayout) -> int:
@@ -248,7 +251,7 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
         raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
     tol = validate.tolerance(tol)
     if method == "auto":
-        method = auto_method(N, model.h)
+        method = auto_method(N, model)
     if method == "rates":
         return _rates_state(N, model, tol, on_failure, memory_check)
     if method not in METHODS:

@@ -42,6 +42,7 @@ class Family(eqx.Module):
         DEFAULTS: a value for every parameter.
         DOMAIN: ``{name: ">=0" | ">0"}`` for parameters that must be non-negative / positive.
         BOUNDS: default search box ``{name: (lo, hi)}`` for ``maximize`` and the CLI.
+        OPTIMIZE: the parameters ``maximize`` optimises when ``over`` is not given.
         HELP: one-line descriptions of the parameters.
     """
 
@@ -50,6 +51,7 @@ class Family(eqx.Module):
     DEFAULTS: ClassVar[dict] = {}
     DOMAIN: ClassVar[dict] = {}
     BOUNDS: ClassVar[dict] = {}
+    OPTIMIZE: ClassVar[tuple] = ()
     HELP: ClassVar[dict] = {}
 
     def __init__(self, *args, **kwargs):
@@ -115,12 +117,14 @@ def check_parameter(cls, name: str, v):
 
 
 def family(build: Callable | None = None, *, name: str | None = None, defaults: dict | None = None,
-           domain: dict | None = None, bounds: dict | None = None, help: dict | None = None):
+           domain: dict | None = None, bounds: dict | None = None, help: dict | None = None,
+           optimize: tuple | None = None):
     """Make a model family from ``build(**params) -> PIModel`` (usable as a decorator).
 
     The parameters are ``build``'s arguments; ``defaults`` gives a value for each (or the
     function's own defaults are used); ``domain`` marks non-negative (``">=0"``) or positive
-    (``">0"``) ones; ``bounds`` gives default search boxes for ``maximize``. Returns a
+    (``">0"``) ones; ``bounds`` gives default search boxes for ``maximize`` and ``optimize`` the
+    parameters it optimises by default. Returns a
     ``Family`` subclass: calling it makes a (validated) family point.
     """
 
@@ -138,6 +142,8 @@ def family(build: Callable | None = None, *, name: str | None = None, defaults: 
             extra = set(table) - set(names)
             if extra:
                 raise ValueError(f"family {label} name unknown parameters {sorted(extra)}")
+        if set(optimize or ()) - set(names):
+            raise ValueError(f"family optimize names unknown parameters {sorted(set(optimize) - set(names))}")
         ns = {
             "__annotations__": {p: jax.Array for p in names},
             "__module__": getattr(fn, "__module__", __name__),
@@ -148,6 +154,7 @@ def family(build: Callable | None = None, *, name: str | None = None, defaults: 
             "DOMAIN": dict(domain or {}),
             "BOUNDS": {k: tuple(float(x) for x in v) for k, v in (bounds or {}).items()},
             "HELP": dict(help or {}),
+            "OPTIMIZE": tuple(optimize or ()),
             "to_model": lambda self: fn(**self.params()),
         }
         return type(name or fn.__name__, (Family,), ns)

@@ -43,6 +43,7 @@ class LMG(Family):
     DEFAULTS = {"J": 3.0, "h": 0.5, "Gamma": 1.68, "gamma": 1.0}
     DOMAIN = {"Gamma": ">=0", "gamma": ">0"}
     BOUNDS = {"J": (0.5, 6.0), "h": (0.0, 2.0), "Gamma": (1.0, 4.0), "gamma": (0.25, 4.0)}
+    OPTIMIZE = ("Gamma",)
     HELP = {
         "J": "exchange coupling 𝒥, in units of γ",
         "h": "transverse field h, in units of γ",
