@@ -226,3 +226,28 @@ def test_evolve_rejects_bad_input():
         evolve(4, LMG(**PAPER), "up", [0.0, np.nan])
     with pytest.raises(RuntimeError):
         evolve(4, LMG(**PAPER), "up", [0.0, 100.0], max_steps=5)
+
+
+def test_cli_evolve_and_spectrum(tmp_path):
+    import json
+
+    from permjax.cli import main
+
+    out = tmp_path / "ev.csv"
+    png = tmp_path / "ev.png"
+    assert main(["evolve", "--N", "4", "--t", "1", "--points", "3", "--state", "bloch:0.6,0,-0.8",
+                 "--out", str(out), "--png", str(png), "--quiet"]) == 0
+    table = np.loadtxt(out, delimiter=",", skiprows=1)
+    r = 0.5 * (np.eye(2) + 0.6 * np.array([[0, 1], [1, 0]]) - 0.8 * np.diag([1.0, -1.0]))
+    full = ref.integrate(LMG(**PAPER).to_model(), 4, _kron_power(r, 4), np.array([0.0, 0.5, 1.0]))
+    np.testing.assert_allclose(table[:, 1:4], [ref.magnetization(x, 4) for x in full], atol=1e-8)
+    np.testing.assert_allclose(table[:, 4], [ref.mi_per_N(x, 4) for x in full], atol=1e-8)
+    assert png.stat().st_size > 0
+    js = tmp_path / "sp.json"
+    assert main(["spectrum", "--N", "4", "--k", "3", "--out", str(js), "--quiet"]) == 0
+    rec = json.loads(js.read_text())
+    lam = np.array([complex(*z) for z in rec["eigenvalues"]])
+    L = ref.dense_liouvillian(LMG(**PAPER).to_model(), 4)
+    assert max(np.min(np.abs(np.linalg.eigvals(L) - z)) for z in lam) < 1e-10
+    assert main(["evolve", "--N", "4", "--state", "bloch:2,0,0"]) == 2
+    assert main(["evolve", "--N", "4", "--out", str(tmp_path / "x.txt"), "--t", "0.1", "--points", "2", "--quiet"]) == 2
