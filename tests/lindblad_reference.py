@@ -107,3 +107,28 @@ SIGMA = {"x": np.array([[0, 1], [1, 0]], complex), "y": np.array([[0, -1j], [1j,
 
 def magnetization(rho, N):
     return np.array([2 / N * np.trace(total(SIGMA[a] / 2, N) @ rho).real for a in "xyz"])
+
+
+def _herm(rng):
+    a = rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2))
+    return (a + a.conj().T) / 2
+
+
+def random_qubit_model(seed):
+    """A qubit PIModel with every kind of term: a complex Hermitian one-body field, a symmetrised
+    two-body pair of non-commuting Hermitian operators, an anisotropic XYZ exchange, mixed and complex
+    collective jumps, and local jumps (mixed raising/lowering, dephasing-like, one with an identity part)."""
+    from permjax import PIModel
+
+    rng = np.random.default_rng(seed)
+    c = lambda: float(rng.uniform(0.2, 1.2))
+    A, B = _herm(rng), _herm(rng)
+    sx, sy, sz = SIGMA["x"], SIGMA["y"], SIGMA["z"]
+    sm = np.array([[0, 0], [1, 0]], complex)
+    sp_ = sm.T.copy()
+    cab = c()
+    cplx = rng.normal(size=(2, 2)) + 1j * rng.normal(size=(2, 2))
+    return PIModel(2, hamiltonian=[(c(), _herm(rng)), (cab, A, B), (cab, B, A), (c(), sx, sx), (-c(), sy, sy),
+                                   (0.5 * c(), sz, sz)],
+                   collective=[(c(), sm + 0.2 * sz), (0.3 * c(), cplx / 2)],
+                   local=[(c(), 0.4 * sm + 0.9 * sp_), (0.4 * c(), sz), (0.3 * c(), 0.5 * np.eye(2) + sm)])

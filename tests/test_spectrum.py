@@ -79,3 +79,20 @@ def test_spectrum_rejects_bad_input():
         spectrum(4, LMG(3.0, 0.5, 1.68, 1.0), k=0)
     with pytest.raises(ValueError):
         spectrum(4, LMG(3.0, 0.5, 1.68, 1.0), k=6, shift=np.nan)
+
+
+from test_dynamics import GENERAL  # noqa: E402
+
+
+@GENERAL
+def test_spectrum_general_model_matches_the_dense_full_liouvillian():
+    N, k = 4, 6
+    model = ref.random_qubit_model(3)
+    res = spectrum(N, model, k=k)
+    L = ref.dense_liouvillian(model, N)
+    full = np.linalg.eigvals(L)
+    _, Lpi = ref.symmetric_sector(L, N)
+    pi = np.linalg.eigvals(Lpi)
+    assert max(np.min(np.abs(full - z)) for z in res.eigenvalues) < 1e-10
+    assert _match(res.eigenvalues, pi[np.argsort(np.abs(pi))[:k]]) < 1e-10
+    assert np.max(res.residuals) < 1e-8

@@ -35,7 +35,7 @@ from ..models import operators as ops
 from ..models.qubit import collective_components
 from .dynamics import _check_times, dicke_model, propagate, _to_complex
 from .layout import DickeLayout
-from .liouvillian import _coefficients, _shift_row, block_trace
+from .liouvillian import block_trace
 
 #: collective operators by name: the single-unit matrix a with A_tot = Σ_i a^(i)
 NAMED_OPERATORS = {"J+": ops.sigma_plus, "J-": ops.sigma_minus, "Jx": ops.sigma_x / 2, "Jy": ops.sigma_y / 2,
@@ -54,18 +54,29 @@ def single_unit_matrix(A) -> np.ndarray:
     return a
 
 
+def _raise_rows(x):
+    """y[..., a, a′] = x[..., a−1, a′] (zero-filled): moves the row index M up by one."""
+    return jnp.pad(x[..., :-1, :], [(0, 0)] * (x.ndim - 2) + [(1, 0), (0, 0)])
+
+
+def _lower_rows(x):
+    """y[..., a, a′] = x[..., a+1, a′]."""
+    return jnp.pad(x[..., 1:, :], [(0, 0)] * (x.ndim - 2) + [(0, 1), (0, 0)])
+
+
 def collective_left(a, X, layout: DickeLayout):
     """A_tot X blockwise: c_N N X + c₊ Ĵ₊X + c₋ Ĵ₋X + c_z Ĵ_z X (``collective_components``), with
     (Ĵ₊X)_{M,M′} = A(J,M−1) X_{M−1,M′}, (Ĵ₋X)_{M,M′} = A(J,M) X_{M+1,M′}, A = √((J−M)(J+M+1))."""
     cN, cp, cm, cz = (complex(c) for c in collective_components(a))
-    c = _coefficients(layout)
-    Ar = jnp.asarray(c["A"])[:, :, None]
-    M = jnp.asarray(c["M"])[:, :, None]
+    J, Mg = layout.J[:, None], layout.M[None, :]
+    A = np.sqrt(np.where(layout.mask, np.clip((J - Mg) * (J + Mg + 1), 0.0, None), 0.0))
+    Ar = jnp.asarray(A)[:, :, None]
+    M = jnp.asarray(np.broadcast_to(Mg, A.shape))[:, :, None]
     out = cN * layout.N * X + cz * M * X
     if cp != 0:
-        out = out + cp * _shift_row(Ar * X, +1)
+        out = out + cp * _raise_rows(Ar * X)
     if cm != 0:
-        out = out + cm * Ar * _shift_row(X, -1)
+        out = out + cm * Ar * _lower_rows(X)
     return out * jnp.asarray(layout.block_mask)
 
 
