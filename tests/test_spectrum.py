@@ -40,7 +40,7 @@ def _match(found, reference):
 
 @pytest.mark.parametrize("N,params,k,shift", [
     (4, dict(J=3.0, h=0.5, Gamma=1.68, gamma=1.0), 8, 0.0),
-    (5, dict(J=-1.3, h=0.8, Gamma=0.7, gamma=1.2), 6, 0.0),
+    (4, dict(J=-1.3, h=0.8, Gamma=0.7, gamma=1.2), 6, 0.0),
     (4, dict(J=3.0, h=0.0, Gamma=1.68, gamma=1.0), 6, 0.0),
     (4, dict(J=3.0, h=0.5, Gamma=1.68, gamma=1.0), 5, -1.5 + 1.0j),
 ])
