@@ -100,7 +100,7 @@ def part1(recompute):
     ax[0].plot(t, d["mf_running"], "k--", label="mean field: b(|m̄_t|) − ⟨b(|m|)⟩_t")
     ax[0].axhline(d["mi_thermo"], color="k", lw=0.8, ls=":", label=f"mi_thermo = {d['mi_thermo']:.4f}")
     ax[1].plot(t, np.array(d["mf_m"])[:, 2], "k--", label="mean field")
-    ax[0].set(xlabel="γt", ylabel="I_M/N", title="I_M/N(t) from all-down, 𝒥=3, h=0.5, Γ=1.68")
+    ax[0].set(xlabel="γt", ylabel="I_M/N", title="I_M/N(t) from all-down, J=3, h=0.5, Γ=1.68")
     ax[1].set(xlabel="γt", ylabel="⟨m_z⟩")
     ax[0].legend(fontsize=7)
     ax[1].legend(fontsize=7)
@@ -243,7 +243,7 @@ def part3(recompute):
             del i
     for k in (-2, -1, 1, 2):
         ax.axvline(k * d["omega_mf"], color="k", ls=":", lw=0.8)
-    ax.set(xlabel="ω / γ", ylabel="S(ω) / N²", title="⟨J₊(τ)J₋(0)⟩ spectrum, 𝒥=3, h=0.5, Γ=1.68 (dotted: k·2π/T_MF)")
+    ax.set(xlabel="ω / γ", ylabel="S(ω) / N²", title="⟨J₊(τ)J₋(0)⟩ spectrum, J=3, h=0.5, Γ=1.68 (dotted: k·2π/T_MF)")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(DOCS, "dynamics_emission.png"), dpi=130)
