@@ -25,6 +25,19 @@ h = 0 (|m| is even in h); it is not differentiable there (a kink in |h|).
 
 𝒥 ≥ 0 (antiferromagnetic or free): the ground state of the full 2^N space is then in general
 not in the J = N/2 block, so the construction above does not apply; ``ValueError``.
+
+Any collective Hamiltonian (``ground_state(N, model)``). A qubit model's H = Σ c A_tot +
+Σ (c/N) A_tot B_tot is a polynomial of degree ≤ 2 in J_±, J_z, so on the J = N/2 block it is
+banded in M with bandwidth ≤ 2 (pentadiagonal), H = Σ_k c_k H_k with static bands H_k. Its
+lowest eigenpair in that block: the O(N) tridiagonal path above when H is real and tridiagonal
+(LMG, checked on the concrete values), else a dense Hermitian ``eigh`` of the (N+1)×(N+1) block
+(fine to N ~ 2000). Derivatives w.r.t. every coefficient c_k by first-order perturbation theory
+(dE = v†dH v, dv = −(H − E)⁺ dH v from the block's spectrum: Hellmann–Feynman for E), valid where
+the ground level is simple. A degenerate level (gap below ``DEGENERACY_RTOL`` × scale) makes
+m — and I_M/N — depend on the state chosen in it: ``DegenerateGroundState`` (a ``ValueError``)
+unless ``on_degenerate="warn"``. This is the ground state *within the symmetric block*, the pure
+state Appendix B needs; whether it is also the ground state of the whole 2^N space depends on
+the model (for ferromagnetic couplings it is).
 """
 
 from __future__ import annotations
@@ -36,10 +49,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from . import linalg
 from .entropy import binary_entropy, bloch_norm
+from .dicke.structure import hamiltonian_bands
 from .model import _is_concrete, validate_N
+from .models.pimodel import PIModel, as_model
 
 RAYLEIGH_STEPS = 2  # Rayleigh-quotient refinements of the multisection eigenvalue
+DEGENERACY_RTOL = 1e-10  # ground level degenerate when E₁ − E₀ ≤ DEGENERACY_RTOL × (max |H_ij| + 1e-300)
 RESIDUAL_RTOL = 1e-10  # converged when |(H - E) v| <= RESIDUAL_RTOL * (max|diag| + 2 max|offdiag|)
 
 
@@ -48,13 +65,15 @@ class GroundState(eqx.Module):
 
     Attributes:
         energy: ground energy E₀ of H.
-        amplitudes: ⟨M|g⟩ on the index a = M + N/2 ∈ {0, …, N} (as ``DickeLayout``), real,
-            unit norm; sign fixed by a positive largest-magnitude component.
+        amplitudes: ⟨M|g⟩ on the index a = M + N/2 ∈ {0, …, N} (as ``DickeLayout``), unit norm,
+            phase fixed by a real positive largest-magnitude component; real for the LMG path,
+            complex for ``ground_state(N, model)``.
         m: Bloch vector (m_x, m_y, m_z) = 2⟨g|J_α|g⟩/N (Eq. 33).
         mi: I_M/N = b(|m|).
         gap: E₁ - E₀ within the block (0 at a degeneracy; derivatives scale like 1/gap).
         residual: |(H - E₀) v|, independent of how v was found.
-        iterations: Rayleigh-quotient steps taken after multisection (13 passes).
+        iterations: Rayleigh-quotient steps taken after multisection (13 passes); 0 for the
+            dense path of ``ground_state(N, model)``.
         converged: residual ≤ 1e-10 × the matrix scale.
     """
 
@@ -309,12 +328,14 @@ def _validate_coupling(J, h) -> None:
         )
 
 
-def ground_state(N: int, J=-1.0, h=0.0) -> GroundState:
-    """Ground state of H = (𝒥/N)(J_x² + J_y²) + h J_x for 𝒥 < 0, in the J = N/2 block (Appendix B).
+def ground_state(N: int, J=-1.0, h=0.0, *, method: str = "auto", on_degenerate: str = "raise") -> GroundState:
+    """Ground state of H = (𝒥/N)(J_x² + J_y²) + h J_x for 𝒥 < 0, in the J = N/2 block (Appendix B);
+    ``ground_state(N, model)``: the same for any qubit model's collective H (``ground_state_model``).
 
     Args:
         N: number of qubits, an integer ≥ 1 (one compilation per power-of-two bucket of N).
-        J: exchange coupling 𝒥 < 0 (``ValueError`` otherwise); differentiable.
+        J: exchange coupling 𝒥 < 0 (``ValueError`` otherwise); differentiable. Or a ``PIModel``
+            / family point (then ``h`` is not used; ``method`` and ``on_degenerate`` apply).
         h: transverse field; differentiable for h ≠ 0 (and at h = 0 for even N).
 
     Returns a ``GroundState`` (energy, amplitudes over M, m, I_M/N = b(|m|), diagnostics).
@@ -322,6 +343,8 @@ def ground_state(N: int, J=-1.0, h=0.0) -> GroundState:
     returned (module docstring). Works under ``jit``/``vmap``/``grad``; called with concrete
     values, a residual above tolerance raises ``RuntimeError``.
     """
+    if isinstance(J, PIModel) or hasattr(J, "to_model"):
+        return ground_state_model(N, J, method=method, on_degenerate=on_degenerate)
     N = validate_N(N)
     _validate_coupling(J, h)
     out = _ground_state(padded_size(N), N, jnp.asarray(J, jnp.float64), jnp.asarray(h, jnp.float64))
@@ -334,6 +357,165 @@ def ground_state(N: int, J=-1.0, h=0.0) -> GroundState:
     return res
 
 
-def mi_ground(N: int, J=-1.0, h=0.0):
-    """I_M/N = b(|m|) in the ground state of the ferromagnetic LMG model (Eq. 33, Fig. 2)."""
-    return ground_state(N, J, h).mi
+def mi_ground(N: int, J=-1.0, h=0.0, **kwargs):
+    """I_M/N = b(|m|) in the ground state of the ferromagnetic LMG model (Eq. 33, Fig. 2), or of
+    any qubit model's H in the J = N/2 block (``mi_ground(N, model)``)."""
+    return ground_state(N, J, h, **kwargs).mi
+
+
+# --- any collective Hamiltonian in the J = N/2 block ------------------------------------------
+
+
+class DegenerateGroundState(ValueError):
+    """The ground level within the J = N/2 block is degenerate: m and I_M/N are not defined."""
+
+
+def _lowest_of(w, V):
+    """(E₀, v, E₁) from a full eigendecomposition; v's phase fixed by a real positive
+    largest-magnitude component."""
+    v = V[:, 0]
+    k = jnp.argmax(jnp.abs(v))
+    v = v * (jnp.conj(v[k]) / jnp.abs(v[k]))
+    return w[0], v, w[1]
+
+
+@jax.custom_jvp
+def lowest_eigenpair_dense(H):
+    """(E₀, v, E₁) of a dense Hermitian (or real symmetric) matrix, by LAPACK (``linalg.eigh``:
+    numpy's on CPU hosts). JVP by perturbation theory, using only 1/(E_i − E₀), so degeneracies
+    above the ground level do no harm: dE₀ = v†dH v, dv = −Σ_{i>0} v_i (v_i†dH v)/(E_i − E₀)."""
+    return _lowest_of(*linalg.eigh(H))
+
+
+@lowest_eigenpair_dense.defjvp
+def _lowest_eigenpair_dense_jvp(primals, tangents):
+    (H,), (dH,) = primals, tangents
+    w, V = linalg.eigh(H)
+    E, v, E1 = _lowest_of(w, V)
+    dHv = dH @ v
+    dE = jnp.real(jnp.vdot(v, dHv))
+    gaps = w[1:] - w[0]
+    coef = (jnp.conj(V[:, 1:]).T @ dHv) / jnp.where(gaps > 0, gaps, jnp.inf)
+    dv = -(V[:, 1:] @ coef)
+    return (E, v, E1), (dE, dv, jnp.zeros_like(E1))
+
+
+def _band_matrix(d):
+    """Dense matrix from diagonals d[o + 2][i] = H[i, i + o], o = −2 … 2."""
+    n = d.shape[-1]
+    out = 0
+    for o in range(-2, 3):
+        if n > abs(o):
+            diag = d[o + 2][: n - o] if o >= 0 else d[o + 2][-o:]
+            out = out + jnp.diag(diag, k=o)
+    return out
+
+
+def _observables(N, v):
+    """m = 2⟨J_α⟩/N in the J = N/2 block state v (complex amplitudes over a = M + N/2)."""
+    S = N / 2.0
+    M = jnp.arange(N + 1) - S
+    up = jnp.sqrt(jnp.maximum((S - M[:-1]) * (S + M[:-1] + 1.0), 0.0))  # J₊|a⟩ = up[a] |a+1⟩
+    jp = jnp.sum(up * jnp.conj(v[1:]) * v[:-1])  # ⟨J₊⟩
+    m = (2.0 / N) * jnp.stack([jnp.real(jp), jnp.imag(jp), jnp.sum(M * jnp.abs(v) ** 2)])
+    return m
+
+
+def ground_state_model(N: int, model, *, method: str = "auto", on_degenerate: str = "raise") -> GroundState:
+    """Ground state of a qubit model's collective Hamiltonian in the J = N/2 block (module docstring).
+
+    Args:
+        N: number of qubits, an integer ≥ 1.
+        model: ``PIModel`` (d = 2) or family point with scalar coefficients; only its Hamiltonian
+            is used. Differentiable in every Hamiltonian coefficient.
+        method: ``"auto"`` (tridiagonal O(N) path when H is concretely real and tridiagonal in M,
+            else dense), ``"tridiagonal"`` (``ValueError`` when H is not), or ``"dense"``.
+        on_degenerate: ``"raise"`` (``DegenerateGroundState``) or ``"warn"`` (``RuntimeWarning``;
+            the state returned is one vector of the degenerate level, ``gap`` 0).
+
+    Returns a ``GroundState`` (energy, complex amplitudes over M, m, I_M/N = b(|m|) (Eq. 33),
+    gap E₁ − E₀, residual ‖(H − E₀)v‖). Concrete results with a residual above tolerance raise
+    ``RuntimeError``. The degeneracy check (a gap below ``DEGENERACY_RTOL`` × max |H_ij|, e.g.
+    the exponentially small splitting of a symmetry-broken pair) runs on concrete results;
+    under jit/vmap read ``gap``.
+    """
+    N = validate_N(N)
+    model = as_model(model)
+    if model.d != 2:
+        raise ValueError(f"ground_state works in the Dicke basis of qubits (d = 2), got d = {model.d}")
+    if model.shape != ():
+        raise ValueError(f"ground_state takes a single model (scalar coefficients), got shape {model.shape}; use jax.vmap")
+    if method not in ("auto", "tridiagonal", "dense"):
+        raise ValueError(f"method must be 'auto', 'tridiagonal' or 'dense', got {method!r}")
+    if on_degenerate not in ("raise", "warn"):
+        raise ValueError(f"on_degenerate must be 'raise' or 'warn', got {on_degenerate!r}")
+    if not model.hamiltonian:
+        raise ValueError("the model has no Hamiltonian: every state of the block is a ground state")
+    bands = hamiltonian_bands(model, N)  # (terms, 5, N+1) complex, static
+    c = jnp.stack([jnp.asarray(t.c, jnp.float64) for t in model.hamiltonian])
+    if method == "auto":
+        method = "tridiagonal" if _is_real_tridiagonal(c, bands) else "dense"
+    elif method == "tridiagonal" and not _is_real_tridiagonal(c, bands, traced_ok=True):
+        raise ValueError("method='tridiagonal' needs a real Hamiltonian tridiagonal in M (e.g. LMG)")
+    if method == "dense" and np.all(bands.imag == 0):
+        method = "dense_real"  # every term real: a real symmetric eigenproblem (~4× cheaper)
+    out = _ground_state_bands(c, bands, N, method)
+    degenerate = out.pop("degenerate")
+    res = GroundState(**out, iterations=RAYLEIGH_STEPS if method == "tridiagonal" else 0)
+    if _is_concrete(res.residual):
+        if not bool(res.converged):
+            raise RuntimeError(f"ground state not converged for N={N}: residual |(H-E)v| = {float(res.residual):.3e}")
+        if bool(degenerate):
+            msg = (f"the ground level of H in the J = N/2 block is degenerate to working precision at N={N} "
+                   f"(gap {float(res.gap):.3g} <= {DEGENERACY_RTOL:g} x scale): m and I_M/N depend on the state "
+                   "chosen in it; break the symmetry with a small field")
+            if on_degenerate == "raise":
+                raise DegenerateGroundState(msg)
+            import warnings
+
+            warnings.warn(msg, RuntimeWarning, stacklevel=2)
+    return res
+
+
+def _is_real_tridiagonal(c, bands, traced_ok: bool = False) -> bool:
+    """Whether Σ c_k H_k is real with no M ± 2 band: on the values when concrete; with traced
+    coefficients on each term alone (``traced_ok``) or not at all (False)."""
+    if _is_concrete(c):
+        d = np.einsum("k,kdi->di", np.asarray(c), bands)
+        scale = max(1.0, float(np.max(np.abs(d))))
+        return bool(np.max(np.abs(d[[0, 4]])) <= 1e-14 * scale and np.max(np.abs(d.imag)) <= 1e-14 * scale)
+    if not traced_ok:
+        return False
+    return bool(np.all(bands[:, [0, 4]] == 0) and np.all(bands.imag == 0))
+
+
+@functools.partial(jax.jit, static_argnums=(2, 3))
+def _ground_state_bands_jit(c, bands, N, method):
+    d = jnp.einsum("k,kdi->di", c.astype(jnp.complex128), bands)
+    scale = jnp.max(jnp.abs(d))
+    if method == "tridiagonal":
+        a, b = jnp.real(d[2]), jnp.real(d[3][:-1])
+        E, v, E1 = lowest_eigenpair(a, b)
+        v = v.astype(jnp.complex128)
+        Hv = _tridiag_matvec(a, b, jnp.real(v)).astype(jnp.complex128)
+    else:
+        H = _band_matrix(jnp.real(d) if method == "dense_real" else d)
+        E, v, E1 = lowest_eigenpair_dense(H)
+        v = v.astype(jnp.complex128)
+        Hv = _band_matrix(d) @ v
+    residual = jnp.linalg.norm(Hv - E * v)
+    m = _observables(N, v)
+    return dict(
+        energy=E,
+        amplitudes=v,
+        m=m,
+        mi=binary_entropy(bloch_norm(m)),
+        gap=jax.lax.stop_gradient(E1 - E),
+        residual=jax.lax.stop_gradient(residual),
+        converged=residual <= RESIDUAL_RTOL * jnp.maximum(3.0 * scale, 1e-300),
+        degenerate=jax.lax.stop_gradient(E1 - E <= DEGENERACY_RTOL * scale),
+    )
+
+
+def _ground_state_bands(c, bands, N, method):
+    return _ground_state_bands_jit(c, jnp.asarray(bands), N, method)
