@@ -28,7 +28,7 @@ import numpy as np
 
 from ..model import LMG, validate_N
 from ..models import as_model
-from .initial import NAMED, dicke_state_blocks, from_qutip_dicke, product_state_blocks
+from .initial import NAMED, dicke_state_blocks, product_state_blocks
 from .layout import DickeLayout
 from .liouvillian import liouvillian
 from .state import DickeState, magnetization, mutual_information
@@ -73,8 +73,10 @@ def initial_blocks(N: int, rho0) -> np.ndarray:
         if b.shape != shape:
             raise ValueError(f"the initial DickeState must be a single state of shape {shape}")
         return b.astype(complex)
-    if type(rho0).__name__ == "Qobj":
-        return from_qutip_dicke(N, rho0)
+    if type(rho0).__name__ == "Qobj":  # piqs's Dicke-basis layout (``permjax.interop``)
+        from ..interop import from_qutip
+
+        return np.asarray(from_qutip(rho0, N).blocks)
     x = np.asarray(rho0)
     if x.shape == (2,):
         x = np.outer(x, np.conj(x)) / np.vdot(x, x).real
