@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.integrate
+import scipy.sparse as sp
 
+import bruteforce as bf
 from bruteforce import symmetric_operator_basis
 
 
@@ -50,17 +52,19 @@ def lindblad(X, H, cops):
 
 
 def integrate(model, N, X0, ts, rtol=1e-12, atol=1e-13):
-    """X(t) at ts from dX/dt = L X (DOP853), dense 2^N × 2^N, shape (T, 2^N, 2^N)."""
+    """X(t) at ts from dX/dt = L X (DOP853), dense 2^N × 2^N, shape (T, 2^N, 2^N); the right-hand
+    side is the sparse 4^N superoperator of tests/bruteforce.py (column-stacked vec)."""
     H, cops = model_operators(model, N)
     d = 2**N
+    L = bf.liouvillian(sp.csr_matrix(H), [sp.csr_matrix(c) for c in cops])
+    x0 = np.asarray(X0, complex)
+    # the dense right-hand side once, as a cross-check of the sparse superoperator
+    assert np.allclose((L @ x0.ravel(order="F")).reshape(d, d, order="F"), lindblad(x0, H, cops), atol=1e-12)
 
-    def f(t, y):
-        return lindblad(y.reshape(d, d), H, cops).ravel()
-
-    sol = scipy.integrate.solve_ivp(f, (ts[0], ts[-1]), np.asarray(X0, complex).ravel(), t_eval=ts,
+    sol = scipy.integrate.solve_ivp(lambda t, y: L @ y, (ts[0], ts[-1]), x0.ravel(order="F"), t_eval=ts,
                                     method="DOP853", rtol=rtol, atol=atol)
     assert sol.success
-    return sol.y.T.reshape(len(ts), d, d)
+    return sol.y.T.reshape(len(ts), d, d, order="F")  # row t: vec⁻¹ of the column-stacked y
 
 
 def dense_liouvillian(model, N):
