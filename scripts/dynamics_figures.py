@@ -4,9 +4,10 @@
    mean-field running estimate b(|m̄_t|) − ⟨b(|m|)⟩_t along the mean-field trajectory from the
    same state (m̄_t, ⟨·⟩_t: averages over [0, t]) and its limit ``mi_thermo`` (h = 0.5).
 2. docs/dynamics_spectrum.png — the Liouvillian eigenvalues nearest 0 at h = 0 (N = 10 … 80) and
-   h = 0.5 (N = 10 … 60): the slowest oscillating mode's decay rate −Re λ against N with a
-   power-law fit, and its frequency Im λ with a fit ω(N) = ω∞ + c N^{−β}, against k·2π/T of the
-   mean-field cycle (``mi_thermo``'s period).
+   h = 0.5 (N = 10 … 60): the "cycle mode" (among Im λ ≥ ω_MF/2 the eigenvalue of largest Re λ)
+   — its decay rate −Re λ against N with a power-law fit, and its frequency Im λ against
+   2π/T of the mean-field cycle (``mi_thermo``'s period), with fits ω_MF − Im λ ∝ N^{−β} and
+   ω(N) = ω∞ + c N^{−b}.
 3. docs/dynamics_emission.png — S(ω) of ⟨Ĵ₊(τ)Ĵ₋(0)⟩ at h = 0.5, N = 40, 80 (time-domain
    quadrature of ``correlation``; at N = 40 also the resolvent ``power_spectrum``), with the
    mean-field frequencies marked.
@@ -114,10 +115,11 @@ def part1(recompute):
     return d
 
 
-def _slowest_oscillating(lam):
-    """The eigenvalue with Im λ > 0 of largest real part (the slowest oscillating mode)."""
+def _cycle_mode(lam, omega):
+    """The mode that becomes the limit cycle: among the eigenvalues with Im λ ≥ ω_MF/2, the one of
+    largest real part."""
     lam = np.asarray(lam)
-    osc = lam[np.imag(lam) > 1e-6]
+    osc = lam[np.imag(lam) >= 0.5 * omega]
     return osc[np.argmax(osc.real)] if osc.size else np.nan
 
 
@@ -154,7 +156,7 @@ def part2(recompute):
     for h, marker in (("0.0", "o"), ("0.5", "s")):
         rows, omega = d[h]["rows"], d[h]["omega"]
         Ns = np.array([r["N"] for r in rows], float)
-        slow = np.array([_slowest_oscillating([complex(*z) for z in r["eigenvalues"]]) for r in rows])
+        slow = np.array([_cycle_mode([complex(*z) for z in r["eigenvalues"]], omega) for r in rows])
         for r in rows:
             lam = np.array([complex(*z) for z in r["eigenvalues"]])
             ax[0].scatter(lam.real, lam.imag, s=12, marker=marker, alpha=0.6,
@@ -164,22 +166,24 @@ def part2(recompute):
         alpha, loga = np.polyfit(np.log(Ns[sel]), np.log(rate[sel]), 1)
         ax[1].loglog(Ns, rate, marker, label=f"h={h}: −Re λ ∝ N^{alpha:.2f}")
         ax[1].loglog(Ns, np.exp(loga) * Ns**alpha, "k:", lw=0.8)
+        beta, logb = np.polyfit(np.log(Ns[sel]), np.log(omega - slow.imag[sel]), 1)
         fit = {"decay_exponent": float(alpha), "decay_prefactor": float(np.exp(loga)), "omega_mf": omega,
-               "N": Ns.tolist(), "slowest": [[z.real, z.imag] for z in slow]}
-        ax[2].plot(Ns, slow.imag, marker, label=f"h={h}: Im λ")
+               "frequency_deficit_exponent": float(beta), "N": Ns.tolist(), "cycle_mode": [[z.real, z.imag] for z in slow]}
+        ax[2].plot(Ns, slow.imag, marker, label=f"h={h}: Im λ of the cycle mode")
         ax[2].axhline(omega, ls="--", lw=0.8, color="C0" if h == "0.0" else "C1", label=f"h={h}: 2π/T_MF = {omega:.3f}")
         if len(Ns) >= 4:
             try:
-                p, _ = curve_fit(lambda n, w, c, b: w + c * n ** (-b), Ns, slow.imag, p0=(omega, -1.0, 0.5), maxfev=20000)
+                p, _ = curve_fit(lambda n, w, c, b: w + c * n ** (-b), Ns[sel], slow.imag[sel], p0=(omega, -10.0, 1.0),
+                                 bounds=([0.0, -1e3, 0.05], [5.0, 1e3, 3.0]), maxfev=20000)
                 fit.update(omega_inf=float(p[0]), omega_coeff=float(p[1]), omega_exponent=float(p[2]))
                 nn = np.linspace(Ns.min(), 400, 200)
                 ax[2].plot(nn, p[0] + p[1] * nn ** (-p[2]), "k:", lw=0.8)
-            except RuntimeError:
+            except (RuntimeError, ValueError):
                 fit.update(omega_inf=None)
         fits[h] = fit
     ax[0].set(xlabel="Re λ / γ", ylabel="Im λ / γ", title="10 eigenvalues nearest 0")
     ax[0].legend(fontsize=6)
-    ax[1].set(xlabel="N", ylabel="−Re λ of the slowest oscillating mode", title="closing gap")
+    ax[1].set(xlabel="N", ylabel="−Re λ of the cycle mode", title="closing gap (fit: N ≥ 20)")
     ax[1].legend(fontsize=7)
     ax[2].set(xlabel="N", ylabel="Im λ / γ", title="frequency vs mean-field cycle")
     ax[2].legend(fontsize=7)
@@ -189,8 +193,10 @@ def part2(recompute):
     with open(os.path.join(DOCS, "dynamics_spectrum_fits.json"), "w") as f:
         json.dump(fits, f, indent=1)
     for h, fit in fits.items():
-        print(f"  h={h}: −Re λ_slow ∝ N^{fit['decay_exponent']:.3f}; Im λ_slow(N) = {fit['slowest']} ; "
-              f"ω∞ fit = {fit.get('omega_inf')} (exponent {fit.get('omega_exponent')}), 2π/T_MF = {fit['omega_mf']:.4f}")
+        print(f"  h={h}: cycle mode λ(N) = {[f'{a:.4f}{b:+.4f}i' for a, b in fit['cycle_mode']]} at N = {fit['N']}")
+        print(f"    −Re λ ∝ N^{fit['decay_exponent']:.3f};  ω_MF − Im λ ∝ N^{fit['frequency_deficit_exponent']:.3f} "
+              f"(ω_MF = 2π/T_MF = {fit['omega_mf']:.4f});  free fit ω(N) = ω∞ + c N^(−b): ω∞ = "
+              f"{fit.get('omega_inf')}, b = {fit.get('omega_exponent')}")
     return d, fits
 
 
