@@ -46,7 +46,7 @@ def _match(found, reference):
 ])
 def test_spectrum_matches_the_dense_full_liouvillian(N, params, k, shift):
     model = LMG(**params)
-    res = spectrum(N, model, k=k, shift=shift, eigenvectors=True)
+    res = spectrum(N, model, k=k, shift=shift, eigenvectors=True)  # default ARPACK tolerance 1e-12
     L = ref.dense_liouvillian(model.to_model(), N)
     _, Lpi = ref.symmetric_sector(L, N)
     pi = np.linalg.eigvals(Lpi)

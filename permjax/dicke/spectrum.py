@@ -129,7 +129,7 @@ def _apply_L(model, v, *, N):
 
 
 def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool = False,
-             inner_tol: float = 1e-12, inner_maxiter: int = 2000, arpack_tol: float = 1e-10,
+             inner_tol: float = 1e-12, inner_maxiter: int = 2000, arpack_tol: float = 1e-12,
              ncv: int | None = None, maxiter: int | None = None, progress: bool = False) -> SpectrumResult:
     """The ``k`` eigenvalues of the Dicke-basis Liouvillian of N qubits closest to ``shift``.
 
