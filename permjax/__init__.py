@@ -9,6 +9,9 @@ jax.config.update("jax_enable_x64", True)
 
 from .attractor import ThermoOptions, ThermoResult, mi_thermo  # noqa: E402
 from .dicke import DickeState, magnetization, mi_finite, mutual_information, steady_state  # noqa: E402
+from .dicke.correlations import correlation, power_spectrum  # noqa: E402
+from .dicke.dynamics import EvolveResult, evolve  # noqa: E402
+from .dicke.spectrum import SpectrumResult, spectrum  # noqa: E402
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
 from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
 from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
@@ -62,4 +65,10 @@ __all__ = [
     "mutual_information",
     "magnetization",
     "DickeState",
+    "evolve",
+    "EvolveResult",
+    "spectrum",
+    "SpectrumResult",
+    "correlation",
+    "power_spectrum",
 ]

@@ -540,6 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_json_flag(p)
     p.set_defaults(func=_cmd_figure)
 
+    from .cli_dynamics import add_commands as add_dynamics_commands
+
+    add_dynamics_commands(sub)  # evolve, spectrum
     return parser
 
 

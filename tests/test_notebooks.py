@@ -13,7 +13,8 @@ nbclient = pytest.importorskip("nbclient")
 NOTEBOOKS = pathlib.Path(__file__).resolve().parent.parent / "notebooks"
 
 
-@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "02_paper_figures.ipynb", "03_sweeps_and_search.ipynb"])
+@pytest.mark.parametrize("name", ["01_quickstart.ipynb", "02_paper_figures.ipynb", "03_sweeps_and_search.ipynb",
+                                  "04_dynamics_and_spectrum.ipynb"])
 def test_notebook_runs_in_quick_mode(name, tmp_path, monkeypatch):
     for needed in ("mi_thermo", "mi_finite"):
         if not hasattr(permjax, needed):

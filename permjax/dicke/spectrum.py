@@ -1,0 +1,214 @@
+"""The low-lying spectrum of the Dicke-basis Liouvillian by shift-invert Arnoldi (SPEC §3).
+
+The Dicke-basis L (Eqs. 23–26) is the full Liouvillian restricted to the permutation-invariant
+operators ⊕_J X_J ⊗ 1_{dim_J}/dim_J (the commutant of the permutations): every eigenvalue found
+here is an eigenvalue of the full 4^N Liouvillian, with eigenvector ⊕_J v_J ⊗ 1/dim_J. The
+unknowns are the valid entries of the padded grid (|M|, |M′| ≤ J); padding never enters.
+
+Shift-invert around σ needs (L − σ)⁻¹, and L itself is singular (the steady state). We invert
+the trace-augmented operator A = L + w Tr(·) of ``steady_state`` instead: since Tr(Lx) = 0 for
+every x, an eigenvector v of L with λ ≠ 0 has Tr v = 0 and A v = λ v, while Tr(Ax) = Tr x makes
+Tr(·) a left eigenvector of A with eigenvalue 1. So
+
+    spec(A) = (spec(L) ∖ {0}) ∪ {1},
+
+A is nonsingular, and ARPACK's shift-invert mode on (A − σ)⁻¹ finds the nonzero eigenvalues of
+L closest to σ; the "trace mode" (eigenvalue 1, Tr v ≠ 0) is discarded and λ = 0 (the steady
+state) added. Each application of (A − σ)⁻¹ is a right-preconditioned GMRES solve (``fast.py``)
+with the exact inverse of the h = 0 / q-conserving part A₀ (``precondition.py``) as the
+preconditioner: exact at σ = 0 and h = 0, a few tens of iterations at h ≠ 0; for σ ≠ 0 the same
+(unshifted) A₀⁻¹ preconditions, more iterations when |σ| is large.
+
+Every returned pair carries its residual ‖Lv − λv‖/‖v‖, computed afresh with the matrix-free L.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse.linalg as spla
+
+from ..model import validate_N
+from .dynamics import dicke_model
+from .fast import gmres
+from .layout import DickeLayout
+from .liouvillian import block_trace, liouvillian
+from .precondition import h0_preconditioner
+from .solve import trace_weight
+
+
+class SpectrumResult(eqx.Module):
+    """The k eigenvalues of the Dicke-basis Liouvillian closest to ``shift``.
+
+    Attributes:
+        eigenvalues: complex, shape (k,), sorted by distance to ``shift`` (then by Im λ).
+        residuals: ‖L v − λ v‖/‖v‖ per eigenpair (the steady state's: ‖L ρ‖/‖ρ‖).
+        eigenvectors: the blocks v[j, a, a′] (shape (k, n_J, N+1, N+1), ‖v‖ = 1; the steady state
+            normalised to Tr = 1) or ``None``.
+        shift: σ.
+        inner_iterations: GMRES iterations of every (A − σ)⁻¹ application.
+        inner_residuals: their relative residuals.
+        seconds: wall time (preconditioner, Arnoldi, residuals).
+    """
+
+    eigenvalues: np.ndarray
+    residuals: np.ndarray
+    eigenvectors: np.ndarray | None
+    shift: complex
+    inner_iterations: np.ndarray
+    inner_residuals: np.ndarray
+    seconds: float
+    N: int = eqx.field(static=True)
+
+    @property
+    def gap(self) -> float:
+        """The spectral gap: the smallest |Re λ| among the eigenvalues found other than 0."""
+        re = np.abs(np.real(self.eigenvalues))
+        nz = re[np.abs(self.eigenvalues) > _ZERO * max(1.0, np.max(np.abs(self.eigenvalues)))]
+        return float(np.min(nz)) if nz.size else float("nan")
+
+    @property
+    def frequencies(self) -> np.ndarray:
+        """The distinct positive Im λ of the eigenvalues found, ascending."""
+        im = np.imag(self.eigenvalues)
+        im = np.sort(im[im > _ZERO])
+        return im[np.concatenate([[True], np.diff(im) > 1e-9 * np.maximum(1.0, im[1:])])] if im.size else im
+
+    def as_dict(self) -> dict:
+        return {"N": self.N, "shift": [float(np.real(self.shift)), float(np.imag(self.shift))],
+                "eigenvalues": [[float(z.real), float(z.imag)] for z in self.eigenvalues],
+                "residuals": [float(r) for r in self.residuals], "gap": self.gap,
+                "frequencies": [float(f) for f in self.frequencies],
+                "inner_iterations_max": int(np.max(self.inner_iterations, initial=0)),
+                "inner_solves": int(len(self.inner_iterations)), "seconds": self.seconds}
+
+
+#: |λ| below this (relative) counts as the steady state's 0
+_ZERO = 1e-9
+
+
+def _valid_index(layout: DickeLayout):
+    return np.nonzero(layout.block_mask)
+
+
+@functools.partial(jax.jit, static_argnames=("N",))
+def _build_preconditioner(model, *, N):
+    layout = DickeLayout(N)
+    with jax.ensure_compile_time_eval():
+        w = trace_weight(layout)
+    return h0_preconditioner(model, layout, w)
+
+
+@functools.partial(jax.jit, static_argnames=("N", "maxiter"))
+def _shifted_solve(model, P, b, sigma, *, N, tol, maxiter):
+    """x = (A − σ)⁻¹ b on the valid entries (flattened), by preconditioned GMRES."""
+    layout = DickeLayout(N)
+    idx = _valid_index(layout)
+    w = trace_weight(layout)
+
+    def op(x):
+        return liouvillian(x, model, layout) + w * block_trace(x, layout) - sigma * x
+
+    grid = jnp.zeros((layout.n_J, layout.n_M, layout.n_M), jnp.complex128).at[idx].set(b)
+    res = gmres(op, P, grid, P(grid), tol=tol, maxiter=maxiter)
+    return res.x[idx], res.iterations, res.residual
+
+
+@functools.partial(jax.jit, static_argnames=("N",))
+def _apply_L(model, v, *, N):
+    layout = DickeLayout(N)
+    idx = _valid_index(layout)
+    grid = jnp.zeros((layout.n_J, layout.n_M, layout.n_M), jnp.complex128).at[idx].set(v)
+    return liouvillian(grid, model, layout)[idx]
+
+
+def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool = False,
+             inner_tol: float = 1e-12, inner_maxiter: int = 2000, arpack_tol: float = 1e-12,
+             ncv: int | None = None, maxiter: int | None = None, progress: bool = False) -> SpectrumResult:
+    """The ``k`` eigenvalues of the Dicke-basis Liouvillian of N qubits closest to ``shift``.
+
+    Shift-invert Arnoldi (ARPACK) on the trace-augmented Liouvillian, inner solves by the
+    h = 0-preconditioned GMRES (module docstring); the eigenvalue 0 (steady state) is included
+    when it is among the ``k`` closest. Not traced (ARPACK drives it from Python).
+
+    Args:
+        N: number of qubits; model: ``PIModel`` (d = 2) or family point, scalar leaves.
+        k: number of eigenvalues (1 ≤ k < Σ_J (2J+1)² − 1).
+        shift: σ (complex).
+        eigenvectors: also return the eigenvectors (blocks).
+        inner_tol, inner_maxiter: GMRES relative tolerance and iteration cap per solve; a solve
+            that misses ``10 inner_tol`` warns.
+        arpack_tol: ARPACK's relative accuracy of the Ritz values (0: machine precision).
+        ncv, maxiter: ARPACK's basis size (default max(2k + 2, 20)) and restart cap.
+        progress: print each inner solve on stderr.
+    """
+    import sys
+
+    N = validate_N(N, minimum=2)
+    layout = DickeLayout(N)
+    n = layout.n_unknowns
+    if not (isinstance(k, (int, np.integer)) and 1 <= k <= n - 3):
+        raise ValueError(f"k must be an integer in [1, {n - 3}] for N = {N}, got {k!r}")
+    shift = complex(shift)
+    if not np.isfinite(shift):
+        raise ValueError(f"shift must be finite, got {shift}")
+    mdl = dicke_model(model)
+    if getattr(mdl, "shape", ()) != ():
+        raise ValueError("spectrum takes a single model (scalar leaves)")
+    t0 = time.perf_counter()
+    P = _build_preconditioner(mdl, N=N)
+    iters, ress = [], []
+
+    def solve(b, sigma):
+        x, it, r = _shifted_solve(mdl, P, jnp.asarray(b, jnp.complex128), sigma, N=N, tol=float(inner_tol),
+                                  maxiter=int(inner_maxiter))
+        iters.append(int(it))
+        ress.append(float(r))
+        if progress:
+            sys.stderr.write(f"\r  spectrum N={N}: inner solve {len(iters)} ({int(it)} GMRES iterations)")
+            sys.stderr.flush()
+        return np.asarray(x)
+
+    OPinv = spla.LinearOperator((n, n), matvec=lambda b: solve(np.ravel(b), shift), dtype=complex)
+    Lop = spla.LinearOperator((n, n), matvec=lambda v: np.asarray(_apply_L(mdl, jnp.asarray(np.ravel(v)), N=N)),
+                              dtype=complex)
+    k_arpack = min(k + 1, n - 2)
+    ncv = ncv or min(n - 1, max(2 * k_arpack + 2, 20))
+    vals, vecs = spla.eigs(Lop, k=k_arpack, sigma=shift, OPinv=OPinv, which="LM", tol=arpack_tol,
+                           ncv=ncv, maxiter=maxiter)
+    if progress:
+        sys.stderr.write("\n")
+    # discard the trace mode of the augmented operator (Tr v ≠ 0, eigenvalue 1)
+    idx = _valid_index(layout)
+    diag = np.zeros((layout.n_J, layout.n_M, layout.n_M), bool)
+    diag[:, np.arange(layout.n_M), np.arange(layout.n_M)] = True
+    on_diag = diag[idx] & layout.block_mask[idx]
+    traces = np.abs(vecs[on_diag].sum(axis=0)) / np.linalg.norm(vecs, axis=0)
+    keep = traces < 1e-6
+    vals, vecs = vals[keep], vecs[:, keep]
+    # the steady state (eigenvalue 0): A ρ = w
+    w_flat = np.asarray(trace_weight(layout))[idx]
+    rho = solve(w_flat, 0j)
+    vals = np.concatenate([[0.0], vals])
+    vecs = np.concatenate([rho[:, None], vecs / np.linalg.norm(vecs, axis=0)], axis=1)
+    order = np.lexsort((np.imag(vals), np.round(np.abs(vals - shift), 10)))[:k]
+    vals, vecs = vals[order], vecs[:, order]
+    vals = np.where(np.abs(vals) < _ZERO * np.max(np.abs(vals), initial=1.0), 0.0, vals)
+    Lv = np.stack([np.asarray(_apply_L(mdl, jnp.asarray(v), N=N)) for v in vecs.T], axis=1)
+    res = np.linalg.norm(Lv - vecs * vals[None, :], axis=0) / np.linalg.norm(vecs, axis=0)
+    ress_arr = np.asarray(ress)
+    if np.any(ress_arr > 10 * inner_tol):
+        warnings.warn(f"spectrum(N={N}): {int(np.sum(ress_arr > 10 * inner_tol))} inner GMRES solves missed "
+                      f"inner_tol={inner_tol} (worst {np.max(ress_arr):.2e})", RuntimeWarning, stacklevel=2)
+    out_vecs = None
+    if eigenvectors:
+        out_vecs = np.zeros((len(vals), layout.n_J, layout.n_M, layout.n_M), complex)
+        for i in range(len(vals)):
+            out_vecs[i][idx] = vecs[:, i]
+    return SpectrumResult(vals, res, out_vecs, shift, np.asarray(iters), ress_arr, time.perf_counter() - t0, N)
