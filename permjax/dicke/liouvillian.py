@@ -49,7 +49,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..models.pimodel import CollectiveJump, LocalJump, OneBody, Operator, PIModel, TwoBody, as_model
+from ..models.pimodel import Operator, PIModel, as_model, is_concrete
 from ..models.qubit import components
 from .layout import DickeLayout
 
@@ -356,3 +356,33 @@ def block_trace(rho, layout: DickeLayout):
     """Σ_J Tr ρ_J over the valid entries only (|M| ≤ J), so padding never enters a solve."""
     d = jnp.diagonal(rho, axis1=-2, axis2=-1)
     return jnp.sum(d * jnp.asarray(layout.mask, dtype=d.real.dtype), axis=(-2, -1))
+
+
+def is_q_conserving(model) -> bool:
+    """Whether the whole L conserves q = M − M′ (then the steady state is diagonal, populations only).
+
+    Decided from the model's structure and its concrete coefficients: every q-changing stencil
+    term (ΔM ≠ ΔM′) must cancel — absent, with a coefficient concretely 0 (LMG at h = 0), or
+    cancelling between terms (𝒥(Ĵ_x² + Ĵ_y²) = 𝒥(Ĵ² − Ĵ_z²)) — for every model of a batch. Checked
+    on the stencils at N = 4 and 5, which contain every band. Traced coefficients: False.
+    """
+    model = as_model(model)
+    check_qubit_model(model)
+    coeffs = model_coefficients(model)
+    if not all(is_concrete(c) for c in coeffs):
+        return False
+    shape = model.shape
+    for N in (4, 5):
+        lay = DickeLayout(N)
+        u, v, leaves, groups = _stencil_arrays(_signature(model), lay)
+        w = np.stack([np.broadcast_to(np.asarray(coeffs[i], float), shape).reshape(-1) for i in leaves], -1) \
+            if len(leaves) else np.zeros((1, 0))
+        for shift, lo, hi in groups:
+            if conserves_q(shift):
+                continue
+            outer = (u[lo:hi, :, :, None] * v[lo:hi, :, None, :]).reshape(hi - lo, -1)
+            total = w[:, lo:hi] @ outer
+            scale = np.max(np.abs(w[:, lo:hi])) * np.max(np.abs(outer)) + 1e-300
+            if np.max(np.abs(total)) > 1e-12 * scale:
+                return False
+    return True
