@@ -46,10 +46,14 @@ def model_operators(model, N: int):
     return sp.csr_matrix(H), [sp.csr_matrix(c) for c in collapse]
 
 
-def steady_state(model, N: int) -> np.ndarray:
-    """ρ_ss on the 2^N space (sparse LU on the 4^N Liouvillian, unique steady state assumed)."""
+def steady_state(model, N: int, method: str = "symmetric") -> np.ndarray:
+    """ρ_ss on the 2^N space, unique steady state assumed: ``"symmetric"`` solves L restricted
+    to the permutation-invariant operators (``bruteforce.symmetric_steady_state``), ``"full"``
+    the sparse 4^N Liouvillian (slow beyond N = 5 with N local jumps)."""
     H, collapse = model_operators(model, N)
-    return bf.steady_state(bf.liouvillian(H, collapse), 2**N)
+    if method == "full":
+        return bf.steady_state(bf.liouvillian(H, collapse), 2**N)
+    return bf.symmetric_steady_state(H, collapse, N)
 
 
 def dicke_basis(N: int) -> dict:

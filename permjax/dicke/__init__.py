@@ -12,6 +12,7 @@ from .liouvillian import (
 from .solve import METHODS, ConvergenceError, KrylovResult, mi_finite, register_method, steady_state
 from .state import DickeState, Diagnostics, magnetization, mutual_information, total_entropy
 from . import fast  # noqa: E402,F401  registers steady_state(method="gmres")
+from . import direct  # noqa: E402,F401  registers steady_state(method="direct")
 
 __all__ = [
     "DickeLayout",

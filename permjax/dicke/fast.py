@@ -24,8 +24,18 @@ from .liouvillian import dicke_liouvillian
 from .precondition import conserving_preconditioner
 from .solve import KrylovResult, register_method, trace_weight
 
-#: Krylov basis size between restarts (memory: restart+1 grid-sized complex arrays)
+#: smallest Krylov basis between restarts (memory: restart+1 grid-sized complex arrays)
 DEFAULT_RESTART = 20
+#: largest basis, and the memory the basis may take before it is capped at DEFAULT_RESTART: models
+#: whose q-changing part dominates (a boundary time crystal's drive) stagnate under short restarts
+MAX_RESTART = 60
+KRYLOV_BYTES = 512 * 2**20
+
+
+def krylov_restart(layout) -> int:
+    """Basis size for ``layout``: as large as ``KRYLOV_BYTES`` allows, within [DEFAULT_RESTART, MAX_RESTART]."""
+    grid_bytes = 16 * layout.n_J * layout.n_M**2
+    return int(max(DEFAULT_RESTART, min(MAX_RESTART, KRYLOV_BYTES // grid_bytes - 1)))
 
 
 def _dot(a, b):
@@ -117,4 +127,4 @@ def gmres_conserving(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> K
     with jax.ensure_compile_time_eval():  # w is static: keep it a concrete array
         w = trace_weight(layout)
     P = conserving_preconditioner(L, layout, w, transposed=context.transposed)
-    return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter)
+    return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter, restart=krylov_restart(layout))

@@ -139,7 +139,7 @@ def auto_method(N: int, model=None, gmres_from_N: int = GMRES_FROM_N, *, block: 
       inverse (one iteration);
     * otherwise ``"gmres"`` from N = ``gmres_from_N`` (warm solves beat CGLS from N ≈ 20, a first
       call with its compile from N ≈ 50, benchmarks/reach.py) and ``"cgls"`` below;
-    * ``block="symmetric"``: ``"gmres"`` (one (N+1)² block; the preconditioner costs O(N²)).
+    * ``block="symmetric"``: ``"direct"`` (one (N+1)² block, a 2-D stencil: sparse LU).
 
     ``model``: a PIModel or family point (a batch is fine), or ``None`` when it varies (traced);
     for the LMG family a value of h alone is accepted (the other parameters then play no role).
@@ -148,7 +148,7 @@ def auto_method(N: int, model=None, gmres_from_N: int = GMRES_FROM_N, *, block: 
         model = LMG(1.0, model, 1.0, 1.0)  # a value of LMG's h
     conserving = model is not None and is_q_conserving(model)
     if block == "symmetric":
-        return "gmres"
+        return "direct"
     if conserving:
         return "rates" if rates_available(model) else "gmres"
     return "gmres" if N >= gmres_from_N and "gmres" in METHODS else "cgls"
