@@ -179,3 +179,162 @@ def test_lmg_through_pimodel_is_eqs_23_26(N):
     want0 = _lmg_eqs_23_26(x, {**p, "h": 0.0}, N)
     np.testing.assert_allclose(np.asarray(liouvillian_conserving(x, LMG(**p), lay)), want0, rtol=0,
                                atol=1e-13 * np.abs(want0).max())
+
+
+# --- steady states -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("N", [2, 3, 4, 5, 6])
+def test_steady_state_matches_bruteforce_for_random_models(N):
+    model = random_model(N)
+    rho = bp.steady_state(model, N)
+    want_mi, want_m = bp.mutual_information(rho, N) / N, bp.magnetization(rho, N)
+    for method in (("cgls", "gmres") if N == 4 else ("cgls",)):
+        st = steady_state(N, model, method=method, tol=1e-13)
+        assert bool(st.diagnostics.converged)
+        assert abs(float(mutual_information(st)) / N - want_mi) <= 1e-10
+        np.testing.assert_allclose(np.asarray(magnetization(st)), want_m, atol=1e-10)
+
+
+@pytest.mark.parametrize("N,n_groups", [(6, 2)])
+def test_preconditioner_inverts_the_conserving_part_of_a_general_model(N, n_groups):
+    from permjax.dicke.liouvillian import block_trace, dicke_liouvillian
+    from permjax.dicke.precondition import conserving_preconditioner
+    from permjax.dicke.solve import trace_weight
+
+    lay = DickeLayout(N)
+    w = trace_weight(lay)
+    L = dicke_liouvillian(random_model(N), lay)
+    A0 = lambda r: L(r, "conserving") + w * block_trace(r, lay)
+    A0T = jax.linear_transpose(A0, jax.ShapeDtypeStruct((lay.n_J, lay.n_M, lay.n_M), jnp.complex128))
+    x = _random_blocks(lay, 3)
+    for transposed, op in ((False, A0), (True, lambda r: A0T(r)[0])):
+        apply = jax.jit(lambda L, r: conserving_preconditioner(L, lay, w, transposed=transposed, n_groups=n_groups)(r))
+        np.testing.assert_allclose(np.asarray(apply(L, op(x))), x, rtol=0, atol=1e-11 * np.abs(x).max())
+
+
+def test_q_conserving_model_has_a_diagonal_state_in_one_gmres_step():
+    """Ĵ_z², local σ₋ and σ_z, collective Ĵ₊: L conserves q; method='auto' picks GMRES (no
+    rate equations for this model), whose preconditioner is then exact."""
+    from permjax.dicke.solve import auto_method
+
+    model = PIModel(2, hamiltonian=[(0.7, sigma_z / 2, sigma_z / 2), (0.3, sigma_z)], collective=[(0.6, sigma_plus)],
+                    local=[(1.0, sigma_minus), (0.4, sigma_z)])
+    assert auto_method(10, model) == "gmres"
+    st = steady_state(5, model)
+    assert int(st.diagnostics.iterations) <= 2
+    blocks = np.asarray(st.blocks)
+    assert np.abs(blocks - np.einsum("jaa->ja", blocks)[:, :, None] * np.eye(6)).max() < 1e-14
+    rho = bp.steady_state(model, 5)
+    assert abs(float(mutual_information(st)) / 5 - bp.mutual_information(rho, 5) / 5) < 1e-10
+
+
+def test_auto_method_rule():
+    from permjax.dicke.solve import auto_method
+
+    assert auto_method(80, LMG(3.0, 0.0, 1.0, 1.0)) == "rates"  # q-conserving, rate equations exist
+    assert auto_method(80, LMG(3.0, 0.0, 1.0, 1.0).to_model()) == "gmres"  # q-conserving, no rate solver
+    assert auto_method(80, random_model(0)) == "gmres"
+    assert auto_method(10, random_model(0)) == "cgls"
+    assert auto_method(10, None) == "cgls"
+    assert auto_method(4000, random_model(0, local=False), block="symmetric") == "direct"
+
+
+def test_lmg_through_pimodel_equals_the_lmg_path():
+    p = LMG(3.0, 0.5, 1.68, 1.0)
+    for N in (6,):
+        a = steady_state(N, p, method="gmres", tol=1e-13)
+        b = steady_state(N, p.to_model(), method="gmres", tol=1e-13)
+        np.testing.assert_allclose(np.asarray(a.blocks), np.asarray(b.blocks), rtol=0, atol=1e-13)
+
+
+def test_gradients_match_finite_differences():
+    """d(I_M/N)/d(local-jump rate) and d/d(two-body coefficient), N = 4, central differences."""
+    N = 4
+
+    def build(g_loc, c_two):
+        return PIModel(2, hamiltonian=[(c_two, sigma_x / 2, sigma_x / 2), (0.4, sigma_z / 2)],
+                       collective=[(0.8, sigma_minus + 0.15 * sigma_z)],
+                       local=[(g_loc, 0.3 * sigma_minus + 0.95 * sigma_plus), (0.2, sigma_z)])
+
+    f = lambda g, c: mi_finite(N, build(g, c), method="cgls", tol=1e-14)
+    grad = jax.grad(f, argnums=(0, 1))(0.7, 1.3)
+    eps = 1e-5
+    fd = ((f(0.7 + eps, 1.3) - f(0.7 - eps, 1.3)) / (2 * eps), (f(0.7, 1.3 + eps) - f(0.7, 1.3 - eps)) / (2 * eps))
+    for g, d in zip(grad, fd):
+        assert float(g) == pytest.approx(float(d), rel=1e-6, abs=1e-9)
+
+
+def test_vmap_over_a_batch_of_models():
+    base = PIModel(2, hamiltonian=[(0.9, sigma_x / 2, sigma_x / 2), (0.5, sigma_x / 2)], local=[(1.0, sigma_minus)])
+    batch = jax.tree.map(lambda x: x * jnp.array([1.0, 1.3]), base)
+    out = jax.vmap(lambda m: mi_finite(4, m, method="cgls", tol=1e-13))(batch)
+    for i in range(2):
+        one = jax.tree.map(lambda x: x[i], batch)
+        assert float(out[i]) == pytest.approx(float(mi_finite(4, one, method="cgls", tol=1e-13)), abs=1e-11)
+
+
+# --- uniqueness, the symmetric block, d > 2 ----------------------------------------------------------
+
+
+def _collective_model():
+    return PIModel(2, hamiltonian=[(1.0, sigma_x / 2), (0.5, sigma_z / 2, sigma_z / 2)],
+                   collective=[(1.0, sigma_minus + 0.15 * sigma_z)])
+
+
+def test_non_unique_steady_states_raise_clear_errors():
+    with pytest.raises(ValueError, match="block='symmetric'"):
+        steady_state(6, _collective_model())
+    with pytest.raises(ValueError, match="no jump operators"):
+        steady_state(6, PIModel(2, hamiltonian=[(1.0, sigma_x)]), block="symmetric")
+    with pytest.raises(ValueError, match="without local jumps"):
+        steady_state(6, random_model(0), block="symmetric")
+
+
+def test_d3_raises_not_implemented_naming_the_mean_field():
+    from permjax.models.operators import gell_mann
+
+    v = gell_mann(3)
+    model = PIModel(3, hamiltonian=[(1.0, v[0])], local=[(1.0, np.triu(np.ones((3, 3)), 1))])
+    with pytest.raises(NotImplementedError, match="mi_thermo"):
+        steady_state(4, model)
+
+
+@pytest.mark.parametrize("N", [4, 5])
+def test_symmetric_block_matches_the_spin_N_over_2_representation(N):
+    """Reference: H and the collective jumps projected onto the symmetric subspace of 2^N
+    (Kronecker products), the (N+1)-dim Lindblad steady state by dense linear algebra."""
+    model = _collective_model()
+    V = bp.symmetric_basis(N)  # rows |N/2, M⟩, M = −N/2 … N/2
+    H, C = bp.model_operators(model, N)
+    Hs = V.conj() @ H.toarray() @ V.T
+    Cs = [V.conj() @ c.toarray() @ V.T for c in C]
+    Ls = bf.liouvillian(Hs, Cs).toarray()
+    d = N + 1
+    A = np.vstack([Ls, np.eye(d).reshape(1, -1, order="F")])
+    rhs = np.zeros(d * d + 1, complex)
+    rhs[-1] = 1
+    rho_s = np.linalg.lstsq(A, rhs, rcond=None)[0].reshape(d, d, order="F")
+    full = V.T @ rho_s @ V.conj()
+    for method in ("direct", "gmres"):
+        st = steady_state(N, model, block="symmetric", method=method, tol=1e-13)
+        assert st.symmetric and st.blocks.shape == (1, d, d)
+        np.testing.assert_allclose(np.asarray(st.blocks[0]), rho_s, atol=1e-11)
+        assert abs(float(mutual_information(st)) / N - bp.mutual_information(full, N) / N) < 1e-10
+        np.testing.assert_allclose(np.asarray(magnetization(st)), bp.magnetization(full, N), atol=1e-10)
+
+
+def test_symmetric_block_direct_at_larger_N_and_its_gradient():
+    """N = 60: the direct solve's own residual ‖Lρ‖/‖ρ‖ (computed matrix-free); gradient in ω
+    against central differences at N = 12."""
+    st = steady_state(60, _collective_model(), block="symmetric")
+    assert float(st.diagnostics.residual) < 1e-12 and abs(float(st.diagnostics.trace) - 1) < 1e-12
+    assert float(st.diagnostics.min_eigenvalue) > -1e-12
+
+    def f(om):
+        m = PIModel(2, hamiltonian=[(om, sigma_x / 2)], collective=[(1.0, sigma_minus)])
+        return mi_finite(12, m, block="symmetric", method="direct")
+
+    g = jax.grad(f)(0.8)
+    fd = (f(0.8 + 1e-5) - f(0.8 - 1e-5)) / 2e-5
+    assert float(g) == pytest.approx(float(fd), rel=1e-6)
