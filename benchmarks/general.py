@@ -5,6 +5,9 @@ Models (``MODELS``; the zoo's families where they exist, defined here otherwise)
 * ``lmg``: the baseline, 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1 (``permjax.LMG``).
 * ``btc``: a boundary time crystal with local noise, H = ω Ĵ_x, (κ/N) D[Ĵ₋], local dephasing
   γ_φ D[σ_z] and local decay γ D[σ₋]: ω = 1, κ = 1, γ_φ = 0.2, γ = 0.2.
+* ``btc_weak``: the same with a weak drive ω = 0.3 (below the mean-field transition ω = κ/2,
+  a stationary phase), to separate the model class from the time-crystal phase, whose slowly
+  decaying oscillations put eigenvalues of L close to the imaginary axis.
 * ``xyz``: an anisotropic collective XYZ model with local decay, H = (1/N)(J_x Ĵ_x² + J_y Ĵ_y² +
   J_z Ĵ_z²) + h Ĵ_x with (J_x, J_y, J_z) = (1, 0.5, −0.3) (as (σ/2, σ/2) two-body terms), h = 0.4,
   local decay γ = 1 D[σ₋].
@@ -36,8 +39,9 @@ def build(name):
 
     if name == "lmg":
         return permjax.LMG(3.0, 0.5, 1.68, 1.0)
-    if name == "btc":
-        return permjax.PIModel(2, hamiltonian=[(1.0, sigma_x / 2)], collective=[(1.0, sigma_minus)],
+    if name in ("btc", "btc_weak"):
+        omega = 1.0 if name == "btc" else 0.3
+        return permjax.PIModel(2, hamiltonian=[(omega, sigma_x / 2)], collective=[(1.0, sigma_minus)],
                                local=[(0.2, sigma_z), (0.2, sigma_minus)])
     if name == "xyz":
         return permjax.PIModel(2, hamiltonian=[(1.0, sigma_x / 2, sigma_x / 2), (0.5, sigma_y / 2, sigma_y / 2),
@@ -46,7 +50,7 @@ def build(name):
     raise ValueError(name)
 
 
-MODELS = ("lmg", "btc", "xyz")
+MODELS = ("lmg", "btc", "btc_weak", "xyz")
 
 
 def _run(arg, out):

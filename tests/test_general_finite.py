@@ -338,3 +338,15 @@ def test_symmetric_block_direct_at_larger_N_and_its_gradient():
     g = jax.grad(f)(0.8)
     fd = (f(0.8 + 1e-5) - f(0.8 - 1e-5)) / 2e-5
     assert float(g) == pytest.approx(float(fd), rel=1e-6)
+
+
+def test_population_generator_is_eq_30_for_lmg_at_h0():
+    from permjax.dicke.direct import population_generator
+    from permjax.dicke.rates import _generator
+
+    N = 7
+    lay = DickeLayout(N)
+    W = population_generator(LMG(3.0, 0.5, 1.3, 0.8), lay).toarray()  # h only enters q-changing terms
+    Wref, idx, _ = _generator(N, 1.3, 0.8, lay.mask)
+    order = idx[lay.mask]
+    np.testing.assert_allclose(W, Wref.toarray()[np.ix_(order, order)], atol=1e-13)

@@ -112,3 +112,33 @@ def direct(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResul
     bnorm = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2))
     res = jnp.sqrt(jnp.sum(jnp.abs(b - matvec(x)) ** 2)) / jnp.where(bnorm > 0, bnorm, 1.0)
     return KrylovResult(x, jnp.asarray(1), res)
+
+
+def population_generator(model, layout: DickeLayout) -> sp.csr_matrix:
+    """The rate matrix W of a model's populations: the q = 0 (diagonal) restriction of the
+    q-conserving part of L, (W p)[t] = Σ_s W[t, s] p[s] over the states (j, a) with |M| ≤ J in C
+    order (``np.nonzero(layout.mask)``). For a q-conserving model, W p = 0 gives its (diagonal)
+    steady state; for LMG at h = 0 this is Eq. 30. Concrete coefficients only (host numpy)."""
+    from ..models.pimodel import as_model
+    from .liouvillian import conserves_q, dicke_liouvillian
+
+    L = dicke_liouvillian(as_model(model), layout)
+    weights, u, v = (np.asarray(x) for x in (L.weights, L.u, L.v))
+    index = np.full(layout.mask.shape, -1, np.int64)
+    index[layout.mask] = np.arange(int(layout.mask.sum()))
+    rows, cols, vals = [], [], []
+    for (dj, dm, dmp), lo, hi in L.groups:
+        if not conserves_q((dj, dm, dmp)):
+            continue
+        coef = np.einsum("t,tja,tja->ja", weights[lo:hi].astype(np.complex128), u[lo:hi], v[lo:hi])
+        src = np.argwhere(layout.mask & (coef != 0))
+        tgt = src + np.array([dj, dm])[None, :]
+        ok = np.all((tgt >= 0) & (tgt < np.array(layout.mask.shape)[None, :]), axis=1)
+        src, tgt = src[ok], tgt[ok]
+        t_idx = index[tgt[:, 0], tgt[:, 1]]
+        keep = t_idx >= 0
+        rows.append(t_idx[keep])
+        cols.append(index[src[keep, 0], src[keep, 1]])
+        vals.append(np.real(coef[src[keep, 0], src[keep, 1]]))
+    n = int(layout.mask.sum())
+    return sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
