@@ -40,8 +40,6 @@ from __future__ import annotations
 import dataclasses
 import os
 
-#: GMRES(m) basis size assumed when counting (``fast.DEFAULT_RESTART``)
-GMRES_RESTART = 20
 #: work grids besides the basis (GMRES), and the ``h0_stencil`` probes and coefficients
 GMRES_WORK_GRIDS = 10
 STENCIL_GRIDS = 14
@@ -83,6 +81,13 @@ def _grid_bytes(N: int) -> int:
     return 16 * lay.n_J * lay.n_M**2
 
 
+def _krylov_restart(N: int) -> int:
+    from .dicke.fast import krylov_restart
+    from .dicke.layout import DickeLayout
+
+    return krylov_restart(DickeLayout(N))
+
+
 def _preconditioner_bytes(N: int) -> int:
     from .dicke.layout import DickeLayout
     from .dicke.precondition import sector_groups
@@ -111,7 +116,7 @@ def steady_state_memory(N: int, method: str, batch: int = 1) -> MemoryEstimate:
     G = _grid_bytes(N)
     if method == "gmres":
         parts = {
-            "Krylov basis": (GMRES_RESTART + 1) * G,
+            "Krylov basis": (_krylov_restart(N) + 1) * G,
             "work grids": (GMRES_WORK_GRIDS + STENCIL_GRIDS) * G,
             "preconditioner": PRECONDITIONER_COPIES * _preconditioner_bytes(N),
         }

@@ -1,11 +1,12 @@
 """Fast steady-state method: GMRES on the augmented Liouvillian, preconditioned by the exact
-inverse of its h = 0 part (``precondition.py``). Registered as ``steady_state(method="gmres")``.
+inverse of its q-conserving part (``precondition.py``). Registered as ``steady_state(method="gmres")``.
 
 The system is A ρ = w with A ρ = L ρ + w Tr ρ (``solve.py``; trace fixed through Tr(Lρ) = 0).
-Right preconditioning, A P⁻¹ y = w, ρ = P⁻¹ y with P = A₀ = L₀ + w Tr: at h = 0 one GMRES step
-is exact; the transverse field −ih[Ĵ_x, ·] couples sectors q ↔ q±1 and costs a few tens of
-iterations (measured: ≈ 25–40 for N = 10…160 at 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1), against
-thousands for CG on the normal equation. The reverse-mode (transposed) solve of
+Right preconditioning, A P⁻¹ y = w, ρ = P⁻¹ y with P = A₀ = L₀ + w Tr, L₀ the ΔM = ΔM′ terms:
+for a q-conserving model (LMG at h = 0) one GMRES step is exact; q-changing terms (a transverse
+field −ih[Ĵ_x, ·], Ĵ_x², mixed jumps, cross local jumps) couple sectors q ↔ q±1, q±2 and cost a
+few tens of iterations (LMG at 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1: ≈ 25–40 for N = 10…160),
+against thousands for CG on the normal equation. The reverse-mode (transposed) solve of
 ``custom_linear_solve`` gets the factorisation of A₀ᵀ, built by the same code.
 
 GMRES(m): restarted every ``restart`` iterations, Arnoldi with modified Gram–Schmidt (work ∝ the
@@ -19,11 +20,22 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .precondition import h0_preconditioner
+from .liouvillian import dicke_liouvillian
+from .precondition import conserving_preconditioner
 from .solve import KrylovResult, register_method, trace_weight
 
-#: Krylov basis size between restarts (memory: restart+1 grid-sized complex arrays)
+#: smallest Krylov basis between restarts (memory: restart+1 grid-sized complex arrays)
 DEFAULT_RESTART = 20
+#: largest basis, and the memory the basis may take before it is capped at DEFAULT_RESTART: models
+#: whose q-changing part dominates (a boundary time crystal's drive) stagnate under short restarts
+MAX_RESTART = 60
+KRYLOV_BYTES = 512 * 2**20
+
+
+def krylov_restart(layout) -> int:
+    """Basis size for ``layout``: as large as ``KRYLOV_BYTES`` allows, within [DEFAULT_RESTART, MAX_RESTART]."""
+    grid_bytes = 16 * layout.n_J * layout.n_M**2
+    return int(max(DEFAULT_RESTART, min(MAX_RESTART, KRYLOV_BYTES // grid_bytes - 1)))
 
 
 def _dot(a, b):
@@ -106,11 +118,13 @@ def gmres(matvec, psolve, b, x0, *, tol, maxiter, restart=DEFAULT_RESTART):
 
 
 @register_method("gmres")
-def gmres_h0(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
-    """``steady_state(method="gmres")``: GMRES preconditioned by the exact h = 0 inverse."""
+def gmres_conserving(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
+    """``steady_state(method="gmres")``: GMRES preconditioned by the exact inverse of the
+    q-conserving part."""
     del rmatvec
-    layout, model = context.layout, context.model
+    layout = context.layout
+    L = context.liouvillian if context.liouvillian is not None else dicke_liouvillian(context.model, layout)
     with jax.ensure_compile_time_eval():  # w is static: keep it a concrete array
         w = trace_weight(layout)
-    P = h0_preconditioner(model, layout, w, transposed=context.transposed)
-    return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter)
+    P = conserving_preconditioner(L, layout, w, transposed=context.transposed)
+    return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter, restart=krylov_restart(layout))

@@ -11,6 +11,10 @@ then becomes an elementwise product with a coefficient array plus a fixed shift 
 (j, a, a′) grid — the same shift for every block — so a matvec is a handful of fused,
 vectorised array ops on CPU and GPU, with no gathers. The price is ~3× the Σ_J (2J+1)²
 unknowns in memory.
+
+The symmetric block alone (``DickeLayout(N, symmetric=True)``): the single block J = N/2 on
+the same kind of grid, shape (1, N+1, N+1) — the invariant subspace of models without local
+jumps (dim_{N/2} = 1), where O(N²) unknowns reach N in the thousands.
 """
 
 from __future__ import annotations
@@ -29,17 +33,19 @@ class DickeLayout:
     """Static description of the padded J-block grid for ``N`` qubits (hashable: usable as a jit static)."""
 
     N: int
+    symmetric: bool = False
 
     def __post_init__(self):
         object.__setattr__(self, "N", validate_N(self.N))
+        object.__setattr__(self, "symmetric", bool(self.symmetric))
 
     @property
     def J_min(self) -> float:
-        return (self.N % 2) / 2.0
+        return self.N / 2.0 if self.symmetric else (self.N % 2) / 2.0
 
     @property
     def n_J(self) -> int:
-        return self.N // 2 + 1
+        return 1 if self.symmetric else self.N // 2 + 1
 
     @property
     def n_M(self) -> int:

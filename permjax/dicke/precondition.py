@@ -1,17 +1,16 @@
-"""Exact inverse of the h = 0 part of the (trace-augmented) Liouvillian, as a preconditioner.
+"""Exact inverse of the q-conserving part of the (trace-augmented) Liouvillian, as a preconditioner.
 
-At h = 0, L₀ (``liouvillian_h0``: Eqs. 23–26 without the field) conserves q = M − M′: the
-Hamiltonian is diagonal in M, the collective decay moves (M, M′) → (M−1, M′−1) and the
-pumping (J, M, M′) → (J′, M+1, M′+1) with J′ ∈ {J−1, J, J+1}. So L₀ splits into independent
-sectors q = −N … N, each a 2-D (J, M) problem. Ordered by layers ℓ = M′ + N/2 (vectors over
-J in each layer) a sector is block-tridiagonal:
+The q = M − M′ conserving part L₀ (``liouvillian_conserving``: the ΔM = ΔM′ stencil terms — the
+diagonal of K, collective sandwiches A_δ ρ A_δ†, local S_αα) splits into independent sectors
+q = −N … N, each a 2-D (J, M) problem; for LMG, L₀ is exactly the h = 0 part (Eqs. 23–26).
+Its sources lie at (ΔJ, ΔM) ∈ {−1, 0, 1}² from a target (ΔM′ = ΔM). Ordered by layers
+ℓ = M′ + N/2 (vectors over J in each layer) a sector is block-tridiagonal,
 
-    D_ℓ x_ℓ + E_ℓ x_{ℓ+1} + T_ℓ x_{ℓ−1} = r_ℓ,     D, E diagonal, T tridiagonal in J,
+    D_ℓ x_ℓ + E_ℓ x_{ℓ+1} + T_ℓ x_{ℓ−1} = r_ℓ,     D, E, T tridiagonal in J,
 
 which block elimination solves exactly: S_0 = D_0, S_ℓ = D_ℓ − T_ℓ S_{ℓ−1}⁻¹ E_{ℓ−1}, keeping
-S_ℓ⁻¹ (batched dense inverses: vmap over sectors, scan over layers). The coefficients are not
-re-derived here: they are read off ``liouvillian_h0`` by nine probe vectors (the stencil has five
-offsets, distinct modulo 3 in (J, M)), so this module cannot drift from the Liouvillian.
+S_ℓ⁻¹ (batched dense inverses: vmap over sectors, scan over layers). The coefficients are the
+Liouvillian's own (``DickeLiouvillian.coefficients``), so this module cannot drift from it.
 
 Half the work: L₀ maps Hermitian matrices to Hermitian ones, and sector −q of a Hermitian
 matrix is the conjugate transpose of sector q; only q ≥ 0 is factorised, and a general input
@@ -19,14 +18,17 @@ is split r = H₁ + iH₂ into Hermitian parts (two right-hand sides of the same
 
 Sector sizes: in sector q only J ≥ q/2 exist and only N+1−q layers, so sectors are grouped by q
 and each group is trimmed to the J and ℓ ranges it needs (memory ≈ N⁴/14 complex numbers
-instead of N⁴/4).
+instead of N⁴/4). Sector 0 is a group of its own.
 
-Sector q = 0 holds the populations, where L₀ is the (singular) rate matrix W of Eq. 30 and the
-augmented operator adds the rank-one w Tr(·) (``solve.py``). There the factorised matrix is
-B = W + s e_k e_kᵀ (one diagonal entry shifted at a state k of large weight, which keeps the
-block structure and makes B nonsingular) and the rank-two difference to W + w 1ᵀ is restored
-by the Woodbury identity. The transposed operator (adjoint solves of reverse-mode
-differentiation) is factorised by the same code with the roles of the blocks exchanged.
+Sector q = 0 holds the populations, where L₀ is a (singular) rate matrix W and the augmented
+operator adds the rank-one w Tr(·) (``solve.py``). There the factorised matrix is
+B = W + s e_k e_kᵀ (one diagonal entry shifted at a state k, which keeps the block structure;
+B is nonsingular iff the populations p of W's steady state have p_k ≠ 0, and well conditioned
+when p_k is large), and the rank-two difference to W + w 1ᵀ is restored by the Woodbury
+identity. The state k is chosen as the largest entry of the resolvent (εs − W)⁻¹ w, ε = 10⁻⁶
+(sector 0 factorised once more with that shift: positive, concentrated where W's steady state
+is). The transposed operator (adjoint solves of reverse-mode differentiation) is factorised
+by the same code with the roles of the blocks exchanged.
 """
 
 from __future__ import annotations
@@ -37,46 +39,33 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import linalg
-from ..model import LMG
 from .layout import DickeLayout
-from .liouvillian import liouvillian_h0
+from .liouvillian import DickeLiouvillian, dicke_liouvillian
 
-#: stencil offsets (ΔJ, ΔM) of the sources feeding a target in L₀ (ΔM′ = ΔM)
-_OFFSETS = {"D": (0, 0), "E": (0, 1), "Gm": (-1, -1), "G0": (0, -1), "Gp": (1, -1)}
+#: resolvent shift (relative to the largest outflow rate) of the pin-state search
+PIN_RESOLVENT_SHIFT = 1e-6
 
 
-def h0_stencil(model: LMG, layout: DickeLayout) -> dict:
-    """Coefficient arrays (n_J, N+1, N+1) with
+def conserving_stencil(L: DickeLiouvillian) -> dict:
+    """{(ΔJ, ΔM): C} for ΔJ, ΔM ∈ {−1, 0, 1}, C of shape (n_J, N+1, N+1), with
 
-        (L₀ρ)[j,a,a′] = D ρ[j,a,a′] + E ρ[j,a+1,a′+1] + Σ_{k=−1,0,1} G_k ρ[j+k,a−1,a′−1]
-
-    (``Gm``, ``G0``, ``Gp`` for k = −1, 0, 1), read off ``liouvillian_h0`` with nine probes.
-    """
-    shape = (layout.n_J, layout.n_M, layout.n_M)
-    jj = jax.lax.broadcasted_iota(jnp.int32, shape, 0)
-    aa = jax.lax.broadcasted_iota(jnp.int32, shape, 1)
-    valid = jnp.asarray(layout.block_mask)
-    probes = {}
-    for cj in range(3):
-        for ca in range(3):
-            e = ((jj % 3 == cj) & (aa % 3 == ca) & valid).astype(jnp.complex128)
-            probes[cj, ca] = liouvillian_h0(e, model, layout)
-    out = {}
-    for name, (dj, da) in _OFFSETS.items():
-        cj, ca = (jj + dj) % 3, (aa + da) % 3
-        acc = jnp.zeros(shape, jnp.complex128)
-        for (pj, pa), y in probes.items():
-            acc = acc + jnp.where((cj == pj) & (ca == pa), y, 0.0)
-        out[name] = jnp.where(valid, acc, 0.0)
+        (L₀ρ)[j, a, a′] = Σ C[j, a, a′] ρ[j−ΔJ, a−ΔM, a′−ΔM]   (zero where absent)."""
+    lay = L.layout
+    coeffs = L.coefficients("conserving")
+    shape = (lay.n_J, lay.n_M, lay.n_M)
+    out = {(dj, dm): jnp.zeros(shape, jnp.complex128) for dj in (-1, 0, 1) for dm in (-1, 0, 1)}
+    for (dj, dm, _), c in coeffs.items():
+        out[dj, dm] = out[dj, dm] + c
     return out
 
 
-def sector_groups(N: int, n_groups: int | None = None) -> tuple[tuple[int, int, int, int], ...]:
+def sector_groups(N: int, n_groups: int | None = None, symmetric: bool = False) -> tuple[tuple[int, int, int, int], ...]:
     """Static grouping of sectors q = 0…N: ``(q_lo, q_hi, j_lo, n_layers)`` per group, where
-    the group's sectors need J indices j ≥ j_lo (J ≥ q_lo/2) and layers ℓ < n_layers = N+1−q_lo."""
-    lay = DickeLayout(N)
+    the group's sectors need J indices j ≥ j_lo (J ≥ q_lo/2) and layers ℓ < n_layers = N+1−q_lo.
+    Sector 0 is always a group of its own (its pin is chosen after a first factorisation)."""
+    lay = DickeLayout(N, symmetric)
     n_groups = n_groups or max(1, min(8, (N + 1) // 12))
-    edges = np.unique(np.round(np.linspace(0, N + 1, n_groups + 1)).astype(int))
+    edges = np.unique(np.concatenate([[0], np.round(np.linspace(1, N + 1, n_groups + 1)).astype(int)]))
     out = []
     for q_lo, q_hi in zip(edges[:-1], edges[1:]):
         j_lo = int(np.ceil(q_lo / 2 - lay.J_min - 1e-9))
@@ -158,23 +147,24 @@ class GroupFactor(eqx.Module):
     """Block-elimination factors of one group of sectors (arrays indexed [ℓ, q, ...])."""
 
     Sinv: jax.Array  # (nl, nq, nb, nb)  S_ℓ⁻¹
-    lower: tuple  # three (nl, nq, nb): T coupling layer ℓ−1 into ℓ
+    lower: tuple  # three (nl, nq, nb): T coupling layer ℓ−1 into ℓ (sub, main, super diagonals in J)
     upper: tuple  # three (nl, nq, nb): coupling layer ℓ+1 into ℓ
 
 
 def _factor_group(D, lower, upper) -> GroupFactor:
-    """Block Thomas elimination over layers (scan), all sectors of the group at once."""
-    nb = D.shape[-1]
-    eye = jnp.eye(nb, dtype=D.dtype)
+    """Block Thomas elimination over layers (scan), all sectors of the group at once; D, lower,
+    upper are (sub, main, super) triples of (nl, nq, nb) arrays."""
+    nb = D[1].shape[-1]
+    eye = jnp.eye(nb, dtype=D[1].dtype)
 
     def step(Sinv_prev, inp):
         d, lo, up_prev = inp
-        S = d[..., :, None] * eye - _tri_left(lo, _tri_right(Sinv_prev, up_prev))
+        S = _tri_left(d, jnp.broadcast_to(eye, d[1].shape + (nb,))) - _tri_left(lo, _tri_right(Sinv_prev, up_prev))
         Sinv = linalg.inv(S)  # on CPU via numpy's LAPACK (see permjax.linalg)
         return Sinv, Sinv
 
     up_prev = tuple(jnp.concatenate([jnp.zeros_like(u[:1]), u[:-1]], 0) for u in upper)
-    Sinv0 = jnp.zeros(D.shape[1:] + (nb,), D.dtype)
+    Sinv0 = jnp.zeros(D[1].shape[1:] + (nb,), D[1].dtype)
     _, Sinv = jax.lax.scan(step, Sinv0, (D, lower, up_prev))
     return GroupFactor(Sinv, lower, upper)
 
@@ -199,94 +189,104 @@ def _solve_group(f: GroupFactor, R):
     return X
 
 
-class H0Preconditioner(eqx.Module):
-    """x ↦ A₀⁻¹ x for A₀ = L₀ + w Tr(·) (or its transpose), A₀ the h = 0 part of the augmented
-    operator of ``solve.py``. Build with ``h0_preconditioner``; call it on (n_J, N+1, N+1) arrays."""
+
+class ConservingPreconditioner(eqx.Module):
+    """x ↦ A₀⁻¹ x for A₀ = L₀ + w Tr(·) (or its transpose), L₀ the q-conserving part of L.
+    Build with ``conserving_preconditioner``; call it on (n_J, N+1, N+1) arrays."""
 
     groups: tuple
     woodbury_Z: jax.Array  # (2, nl0, nb0): B⁻¹U restricted to sector 0
     woodbury_Cinv: jax.Array  # (2, 2)
-    pin: tuple  # (ℓ_k, j_k − j_lo) in sector 0, traced ints
+    pin: tuple  # (ℓ_k, j_k) in sector 0, traced ints
     v0: jax.Array  # (nl0, nb0): the second Woodbury column of V on sector 0
-    N: int = eqx.field(static=True)
+    layout: DickeLayout = eqx.field(static=True)
     transposed: bool = eqx.field(static=True)
     layout_groups: tuple = eqx.field(static=True)
 
     def __call__(self, r):
-        layout = DickeLayout(self.N)
+        layout, N = self.layout, self.layout.N
         herm = (0.5 * (r + jnp.conj(jnp.swapaxes(r, -1, -2))), -0.5j * (r - jnp.conj(jnp.swapaxes(r, -1, -2))))
         outs = []
         for f, g in zip(self.groups, self.layout_groups):
-            R = jnp.stack([to_sectors(h, self.N, g) for h in herm], 0)  # (2, nq, nl, nb)
+            R = jnp.stack([to_sectors(h, N, g) for h in herm], 0)  # (2, nq, nl, nb)
             X = _solve_group(f, R.transpose(2, 0, 1, 3))  # (nl, 2, nq, nb)
             outs.append(X.transpose(1, 2, 0, 3))  # (2, nq, nl, nb)
-        # Woodbury correction on sector q = 0 (first sector of the first group)
+        # Woodbury correction on sector q = 0 (the first group)
         x0 = outs[0][:, 0]  # (2, nl, nb)
         lk, jk = self.pin
         proj = jnp.stack([x0[:, lk, jk], jnp.sum(self.v0 * x0, axis=(-2, -1))], -1)  # (2, 2): Vᵀ x
         corr = jnp.einsum("ab,rb->ra", self.woodbury_Cinv, proj)
         x0 = x0 - jnp.einsum("ra,alj->rlj", corr, self.woodbury_Z)
         outs[0] = outs[0].at[:, 0].set(x0)
-        parts = [from_sectors([o[i] for o in outs], self.N, self.layout_groups, layout) for i in range(2)]
+        parts = [from_sectors([o[i] for o in outs], N, self.layout_groups, layout) for i in range(2)]
         return (parts[0] + 1j * parts[1]) * jnp.asarray(layout.block_mask)
 
 
-def _pin_state(model: LMG, layout: DickeLayout):
-    """(j, a) at the h = 0 mean-field amplitude fixed point (Eq. 17), as traced integers."""
-    G, g, N = model.Gamma, model.gamma, layout.N
-    cyc = G > g
-    Gs = jnp.where(cyc, G, 2 * g)
-    mz = jnp.where(cyc, g / Gs, 1.0)
-    mabs = jnp.where(cyc, jnp.sqrt(mz**2 + 2 * g * (Gs - g) / Gs**2), 1.0)
-    j = jnp.clip(jnp.round(N * mabs / 2 - layout.J_min), 0, layout.n_J - 1).astype(jnp.int32)
-    J = layout.J_min + j
-    a = jnp.clip(jnp.round(N * mz / 2 + N / 2), N / 2 - J, N / 2 + J).astype(jnp.int32)
-    return j, a
+def _layer_blocks(st: dict, layout: DickeLayout, g, transposed: bool):
+    """(D, lower, upper) triples (sub, main, super in J) of shape (nl, nq, nb) for one group."""
+    N = layout.N
+    S = {k: to_sectors(x, N, g).transpose(1, 0, 2) for k, x in st.items()}  # (nl, nq, nb)
+    ok = to_sectors(layout.block_mask, N, g, xp=np).transpose(1, 0, 2)
+    z = lambda k: jnp.where(ok, S[k], 0.0)
+    # target j is fed by source j − ΔJ: sub ↔ ΔJ = +1, super ↔ ΔJ = −1
+    D = (z((1, 0)), jnp.where(ok, S[(0, 0)], 1.0), z((-1, 0)))  # padding: identity rows, decoupled
+    lower = tuple(z((dj, 1)) for dj in (1, 0, -1))  # source layer ℓ − 1
+    upper = tuple(z((dj, -1)) for dj in (1, 0, -1))  # source layer ℓ + 1
+    if transposed:
+        nxt = lambda x: jnp.concatenate([x[1:], jnp.zeros_like(x[:1])], 0)  # layer ℓ+1
+        prv = lambda x: jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]], 0)  # layer ℓ−1
+        D, lower, upper = (_tri_transpose(D), _tri_transpose(tuple(map(prv, upper))),
+                           _tri_transpose(tuple(map(nxt, lower))))
+    return D, lower, upper
 
 
-def h0_preconditioner(model: LMG, layout: DickeLayout, weight, *, transposed: bool = False,
-                      n_groups: int | None = None) -> H0Preconditioner:
+def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: bool = False,
+                              n_groups: int | None = None) -> ConservingPreconditioner:
     """Factorise A₀ = L₀ + weight·Tr(·) (``transposed``: A₀ᵀ) sector by sector.
 
-    ``weight`` is the (n_J, N+1, N+1) matrix w of the augmented system (diagonal, Tr w = 1), a
-    concrete (static) array. Cost: Σ_groups n_sectors × n_layers × n_J³ flops, memory ≈ N⁴/14
-    complex numbers.
+    ``L``: a ``DickeLiouvillian`` (or a model, assembled here). ``weight`` is the
+    (n_J, N+1, N+1) matrix w of the augmented system (diagonal, Tr w = 1), a concrete array.
+    Cost: Σ_groups n_sectors × n_layers × n_J³ flops, memory ≈ N⁴/14 complex numbers.
     """
+    if not isinstance(L, DickeLiouvillian):
+        L = dicke_liouvillian(L, layout)
     N = layout.N
-    st = h0_stencil(model, layout)
-    groups = sector_groups(N, n_groups)
-    scale = (model.Gamma + model.gamma) * N
-    jk, ak = _pin_state(model, layout)
+    st = conserving_stencil(L)
+    groups = sector_groups(N, n_groups, layout.symmetric)
+    g0 = groups[0]
     wdiag = np.real(np.diagonal(np.asarray(weight), axis1=1, axis2=2))  # (n_J, n_M)
     tr = layout.mask.astype(np.float64)
+    sec = lambda x: to_sectors(x[:, :, None] * np.eye(layout.n_M), N, g0, xp=np)[0]  # diag → (nl, nb)
+    # the pin: largest entry of (εs − W)⁻¹ w on sector 0 (W untransposed)
+    D0, lo0, up0 = _layer_blocks(st, layout, g0, False)
+    ok0 = to_sectors(layout.block_mask, N, g0, xp=np).transpose(1, 0, 2)
+    scale = jnp.max(jnp.where(ok0, jnp.abs(D0[1]), 0.0)) + 1e-300
+    probe = _factor_group((D0[0], jnp.where(ok0, D0[1] - PIN_RESOLVENT_SHIFT * scale, D0[1]), D0[2]), lo0, up0)
+    res = _solve_group(probe, jnp.asarray(sec(wdiag), jnp.complex128)[:, None, None, :])[:, 0, 0]  # (nl, nb)
+    flat = jnp.argmax(jnp.where(ok0[:, 0], jnp.abs(res), -1.0))
+    ak, jk = flat // res.shape[1], flat % res.shape[1]
     u, v = (tr, wdiag) if transposed else (wdiag, tr)  # A₀ = L₀ + u vᵀ on sector 0
     factors = []
     for gi, g in enumerate(groups):
-        S = {k: to_sectors(x, N, g).transpose(1, 0, 2) for k, x in st.items()}  # (nl, nq, nb)
-        ok = to_sectors(layout.block_mask, N, g, xp=np).transpose(1, 0, 2)
-        D = jnp.where(ok, S["D"], 1.0)  # padding: identity rows, decoupled
+        D, lower, upper = (D0, lo0, up0) if gi == 0 and not transposed else _layer_blocks(st, layout, g, transposed)
         if gi == 0:  # B = W + s e_k e_kᵀ on sector 0 (layer ℓ = a′ = a at q = 0)
-            D = D.at[ak, 0, jk - g[2]].add(scale)
-        E = jnp.where(ok, S["E"], 0.0)
-        Gm, G0, Gp = (jnp.where(ok, S[k], 0.0) for k in ("Gm", "G0", "Gp"))
-        zero = jnp.zeros_like(D)
-        if not transposed:
-            lower, upper = (Gm, G0, Gp), (zero, E, zero)
-        else:
-            nxt = lambda x: jnp.concatenate([x[1:], jnp.zeros_like(x[:1])], 0)  # layer ℓ+1
-            prv = lambda x: jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]], 0)  # layer ℓ−1
-            lower = (zero, prv(E), zero)
-            upper = _tri_transpose((nxt(Gm), nxt(G0), nxt(Gp)))
+            D = (D[0], D[1].at[ak, 0, jk].add(scale), D[2])
         factors.append(_factor_group(D, lower, upper))
     # Woodbury: A₀ = B + U Vᵀ on sector 0, U = [−s e_k, u], V = [e_k, v]
-    g0 = groups[0]
     f0 = factors[0]
-    sub = GroupFactor(f0.Sinv[:, :1], tuple(x[:, :1] for x in f0.lower), tuple(x[:, :1] for x in f0.upper))
-    sec = lambda x: to_sectors(x[:, :, None] * np.eye(layout.n_M), N, g0, xp=np)[0]  # diag → (nl, nb)
-    ek = jnp.zeros((g0[3], layout.n_J - g0[2])).at[ak, jk - g0[2]].set(1.0)  # e_k on sector 0
+    ek = jnp.zeros((g0[3], layout.n_J - g0[2])).at[ak, jk].set(1.0)  # e_k on sector 0
     U = jnp.stack([-scale * ek, jnp.asarray(sec(u))], 0).astype(jnp.complex128)  # (2, nl, nb)
-    Z = _solve_group(sub, U[:, None].transpose(2, 0, 1, 3))[:, :, 0].transpose(1, 0, 2)  # (2, nl, nb)
+    Z = _solve_group(f0, U[:, None].transpose(2, 0, 1, 3))[:, :, 0].transpose(1, 0, 2)  # (2, nl, nb)
     v0 = jnp.asarray(sec(v))
-    lk, jk0 = ak, jk - g0[2]
-    C = jnp.eye(2) + jnp.stack([Z[:, lk, jk0], jnp.sum(v0 * Z, axis=(-2, -1))], 0)  # C[a, b] = V_aᵀ Z_b
-    return H0Preconditioner(tuple(factors), Z, linalg.inv(C), (lk, jk0), v0, N, transposed, groups)
+    C = jnp.eye(2) + jnp.stack([Z[:, ak, jk], jnp.sum(v0 * Z, axis=(-2, -1))], 0)  # C[a, b] = V_aᵀ Z_b
+    return ConservingPreconditioner(tuple(factors), Z, linalg.inv(C), (ak, jk), v0, layout, transposed, groups)
+
+
+def h0_preconditioner(model, layout: DickeLayout, weight, *, transposed: bool = False,
+                      n_groups: int | None = None) -> ConservingPreconditioner:
+    """``conserving_preconditioner`` of a model (for LMG: the exact inverse of the h = 0 part)."""
+    return conserving_preconditioner(dicke_liouvillian(model, layout), layout, weight,
+                                     transposed=transposed, n_groups=n_groups)
+
+
+H0Preconditioner = ConservingPreconditioner

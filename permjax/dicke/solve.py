@@ -1,4 +1,5 @@
-"""Finite-N steady state L ρ = 0, Σ_J Tr ρ_J = 1, by jitted matrix-free Krylov solves (SPEC §3).
+"""Finite-N steady state L ρ = 0, Σ_J Tr ρ_J = 1 of any qubit PIModel, by jitted matrix-free
+Krylov solves (SPEC §3, §6).
 
 Normalisation: since Tr(L ρ) = 0 for every ρ, the augmented map A ρ = L ρ + w Tr ρ (w a fixed
 block-diagonal matrix, Tr w = 1) is nonsingular when the steady state is unique, and
@@ -33,9 +34,10 @@ from .. import validate
 from ..host import host_check
 from ..resources import check_memory
 from ..model import LMG, _is_concrete, validate_N
-from ..models import Family, PIModel
+from ..models.pimodel import PIModel, as_model
 from .layout import DickeLayout
-from .liouvillian import adjoint, block_trace, liouvillian
+from .liouvillian import (DickeLiouvillian, adjoint, block_trace, check_qubit_model, dicke_liouvillian,
+                          is_q_conserving, stencil_arrays)
 from .state import DickeState, Diagnostics, block_diagnostics, mutual_information
 
 
@@ -51,8 +53,9 @@ class KrylovResult(NamedTuple):
 
 class SolveContext(NamedTuple):
     layout: DickeLayout
-    model: LMG
+    model: PIModel
     transposed: bool  # True for the transposed system Aᵀ y = c (reverse-mode derivatives)
+    liouvillian: DickeLiouvillian | None = None
 
 
 METHODS: dict[str, Callable] = {}
@@ -114,59 +117,82 @@ def trace_weight(layout: DickeLayout):
     return jnp.asarray(eye / eye.sum(), dtype=jnp.complex128)
 
 
-#: N from which method="auto" (h ≠ 0) picks "gmres" (fast.py) over "cgls" for one solve
-#: (compile + solve); in a sweep, where the compile is paid once, from SWEEP_GMRES_FROM_N
+#: N from which method="auto" picks "gmres" (fast.py) over "cgls" for one solve of a model
+#: that changes q (compile + solve); in a sweep, where the compile is paid once, from SWEEP_GMRES_FROM_N
 GMRES_FROM_N = 48
 SWEEP_GMRES_FROM_N = 20
 
 
-def auto_method(N: int, model=None, gmres_from_N: int = GMRES_FROM_N) -> str:
-    """What ``method="auto"`` resolves to for ``model`` (one model or a batch: a family point,
-    a ``PIModel``, or LMG's field h itself; ``None`` or tracers where it varies): ``"rates"``
-    when the model is an LMG whose every h is known to be 0, else ``"gmres"`` from N =
-    ``gmres_from_N`` and ``"cgls"`` below. GMRES with the h = 0 preconditioner (fast.py):
-    warm solves beat CGLS from N ≈ 20, a first call (compile + solve) from N ≈ 50
-    (benchmarks/reach.py); CGLS compiles faster below."""
-    h = model.h if isinstance(model, LMG) else None if isinstance(model, (Family, PIModel)) else model
-    if h is not None and _is_concrete(h) and np.all(np.asarray(h) == 0):
-        return "rates"
+def rates_available(model) -> bool:
+    """Whether ``rates.py`` solves this model's population equations (``rates.supports`` when it
+    exists, else the LMG family, Eqs. 30–31)."""
+    from . import rates
+
+    supports = getattr(rates, "supports", None)
+    return bool(supports(model)) if supports is not None else isinstance(model, LMG)
+
+
+def auto_method(N: int, model=None, gmres_from_N: int = GMRES_FROM_N, *, block: str = "all") -> str:
+    """What ``method="auto"`` resolves to — the one rule, from the model's structure and N.
+
+    * L conserves q = M − M′ (``is_q_conserving``: concrete coefficients, every model of a
+      batch) → the steady state is diagonal: ``"rates"`` where the rate equations serve the
+      model (``rates_available``), else ``"gmres"``, whose preconditioner is then the exact
+      inverse (one iteration);
+    * otherwise ``"gmres"`` from N = ``gmres_from_N`` (warm solves beat CGLS from N ≈ 20, a first
+      call with its compile from N ≈ 50, benchmarks/reach.py) and ``"cgls"`` below;
+    * ``block="symmetric"``: ``"direct"`` (one (N+1)² block, a 2-D stencil: sparse LU).
+
+    ``model``: a PIModel or family point (a batch is fine), or ``None`` when it varies (traced);
+    for the LMG family a value of h alone is accepted (the other parameters then play no role).
+    """
+    if model is not None and not isinstance(model, PIModel) and not hasattr(model, "to_model"):
+        model = LMG(1.0, model, 1.0, 1.0)  # a value of LMG's h
+    conserving = model is not None and is_q_conserving(model)
+    if block == "symmetric":
+        return "direct"
+    if conserving:
+        return "rates" if rates_available(model) else "gmres"
     return "gmres" if N >= gmres_from_N and "gmres" in METHODS else "cgls"
 
 
-def batch_method(N: int, model=None) -> str:
+def batch_method(N: int, model=None, *, block: str = "all") -> str:
     """``auto_method`` for many solves at fixed N sharing one compile (sweeps, gradient
-    searches, a figure's points): GMRES from N = ``SWEEP_GMRES_FROM_N``."""
-    return auto_method(N, model, SWEEP_GMRES_FROM_N)
+    searches): GMRES from N = ``SWEEP_GMRES_FROM_N``."""
+    return auto_method(N, model, SWEEP_GMRES_FROM_N, block=block)
 
 
 def default_maxiter(layout: DickeLayout) -> int:
     return max(2000, 4 * layout.n_unknowns)
 
 
-@functools.partial(jax.jit, static_argnames=("N", "method", "tol", "maxiter", "on_failure"))
-def _solve_full(model: LMG, x0, *, N: int, method: str, tol: float, maxiter: int, on_failure: str = "raise"):
-    """Jitted core: the full-block steady state, differentiable in ``model`` (implicitly)."""
-    layout = DickeLayout(N)
+@functools.partial(jax.jit, static_argnames=("layout", "method", "tol", "maxiter", "on_failure"))
+def _solve_full(model: PIModel, vectors, x0, *, layout: DickeLayout, method: str, tol: float, maxiter: int,
+                on_failure: str = "raise"):
+    """Jitted core: the steady state on ``layout``, differentiable in ``model`` (implicitly).
+    ``vectors``: the Liouvillian's stencil vectors, passed as arguments (never folded constants)."""
+    L = dicke_liouvillian(model, layout, vectors)
     w = trace_weight(layout)
 
     def augmented(rho):
-        return liouvillian(rho, model, layout) + w * block_trace(rho, layout)
+        return L(rho) + w * block_trace(rho, layout)
 
     solver = METHODS[method]
     # A maps the valid entries (|M|, |M′| ≤ J) to themselves and annihilates padding; a
     # right-hand side (e.g. a cotangent) is projected onto the valid entries, exactly.
     valid = jnp.asarray(layout.block_mask, dtype=jnp.complex128)
+    N = layout.N
 
     def solve(mv, b):
         b = b * valid
         res = solver(mv, adjoint(mv, b), b, x0, tol=tol, maxiter=maxiter,
-                     context=SolveContext(layout, model, False))
+                     context=SolveContext(layout, model, False, L))
         return res.x, (res.iterations, res.residual)
 
     def transpose_solve(vm, c):
         c = c * valid
         res = solver(vm, adjoint(vm, c), c, jnp.zeros_like(c), tol=tol, maxiter=maxiter,
-                     context=SolveContext(layout, model, True))
+                     context=SolveContext(layout, model, True, L))
         x = _flag_traced(res.x, res.residual <= 10 * tol, res.residual, res.iterations, on_failure,
                          f"adjoint (gradient) solve of steady_state(N={N}, method={method!r}) "
                          f"did not converge within maxiter={maxiter}")
@@ -178,7 +204,7 @@ def _solve_full(model: LMG, x0, *, N: int, method: str, tol: float, maxiter: int
     # the solver meets tol on the augmented residual; allow a little round-off slack over it
     converged = krylov_res <= tol * 10
     rho_c = jax.lax.stop_gradient(rho)
-    lres = jnp.sqrt(jnp.sum(jnp.abs(liouvillian(rho_c, model, layout)) ** 2)) / jnp.sqrt(
+    lres = jnp.sqrt(jnp.sum(jnp.abs(jax.lax.stop_gradient(L)(rho_c)) ** 2)) / jnp.sqrt(
         jnp.sum(jnp.abs(rho_c) ** 2)
     )
     diag = block_diagnostics(rho_c, jax.lax.stop_gradient(lres), iters, converged, layout)
@@ -212,52 +238,67 @@ def _check(x, diag: Diagnostics, on_failure: str, msg: str):
     return x, diag
 
 
-def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = None,
-                 method: str = "auto", on_failure: str = "raise", x0=None,
+def steady_state(N, model, *, tol: float = 1e-12, maxiter: int | None = None,
+                 method: str = "auto", on_failure: str = "raise", x0=None, block: str = "all",
                  memory_check: bool = True) -> DickeState:
-    """The steady state of the LMG master equation for N qubits in the Dicke basis (SPEC §3).
+    """The steady state of a qubit PIModel (or family point, e.g. ``LMG``) for N qubits in the
+    Dicke basis (SPEC §3, §6).
 
-    Solves L ρ = 0, Σ_J Tr ρ_J = 1 matrix-free (Eqs. 23–26). Returns a ``DickeState`` whose
-    ``diagnostics`` hold ‖Lρ‖/‖ρ‖, iterations, converged, trace, Hermiticity error and the
-    smallest block eigenvalue.
+    Solves L ρ = 0, Σ_J Tr ρ_J = 1 matrix-free (``liouvillian.py``; LMG: Eqs. 23–26). Returns a
+    ``DickeState`` whose ``diagnostics`` hold ‖Lρ‖/‖ρ‖, iterations, converged, trace,
+    Hermiticity error and the smallest block eigenvalue.
 
     Args:
         N: number of qubits, an integer ≥ 2 (static: each N compiles once).
-        model: ``LMG`` with scalar leaves (``jax.vmap`` over a batch of models).
+        model: a ``PIModel`` with d = 2 or a family point, scalar coefficients (``jax.vmap``
+            over a batch). d > 2: ``NotImplementedError`` (the mean field, ``mi_thermo``, covers it).
         tol: relative residual ‖w − Aρ‖/‖w‖ of the augmented system at which to stop.
         maxiter: iteration cap (default ``max(2000, 4 Σ_J(2J+1)²)``).
-        method: ``"auto"``: ``"rates"`` when h is concretely 0, else ``"gmres"`` for
-            N ≥ ``GMRES_FROM_N`` and ``"cgls"`` below;
-            ``"rates"``: the h = 0 rate equations (Eqs. 30–31), a diagonal state (populations
-            only) that reaches large N — use it explicitly at h = 0 inside jit/vmap, where h is
-            traced; or any Krylov method name in ``METHODS`` (full blocks).
+        method: ``"auto"`` (``auto_method``: the rate equations or GMRES for a q-conserving
+            model, else GMRES for N ≥ ``GMRES_FROM_N`` and CGLS below); ``"rates"``: the
+            population equations of a q-conserving model (LMG at h = 0: Eqs. 30–31), a diagonal
+            state that reaches large N — use it explicitly inside jit/vmap, where coefficients
+            are traced; or any Krylov method name in ``METHODS`` (full blocks).
         on_failure: ``"raise"`` (``ConvergenceError``; inside jit an equinox runtime error) or
             ``"warn"`` (return with ``converged=False`` and a ``RuntimeWarning`` carrying the
             residual).
         x0: initial guess, shape (n_J, N+1, N+1) (default: maximally mixed over Dicke states).
+        block: ``"all"`` (every J-block) or ``"symmetric"`` (the J = N/2 block alone: the
+            invariant subspace of a model without local jumps, whose steady state over all
+            blocks is not unique; O(N²) unknowns, N in the thousands).
         memory_check: estimate the memory the solve needs first and raise
             ``permjax.resources.InsufficientMemoryError`` if more than is available
             (``False``: try anyway).
 
-    Differentiable w.r.t. ``model`` by implicit differentiation (``custom_linear_solve``).
+    Raises ``ValueError`` when the steady state is not unique by structure: no jump at all, or
+    no local jump with ``block="all"`` (every J-block is then conserved).
+
+    Differentiable w.r.t. the model's coefficients by implicit differentiation (``custom_linear_solve``).
     """
     N = validate_N(N, minimum=2)
-    if not isinstance(model, LMG):
-        raise ValueError(f"model must be a permjax.LMG, got {type(model).__name__}")
+    original = model
+    model = as_model(model)
+    check_qubit_model(model)
     if model.shape != ():
-        raise ValueError(f"steady_state takes a single model (scalar leaves), got shape {model.shape}; "
+        raise ValueError(f"steady_state takes a single model (scalar coefficients), got shape {model.shape}; "
                          "use jax.vmap over a batch of models")
     if on_failure not in ("raise", "warn"):
         raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
     tol = validate.tolerance(tol)
+    model = _unique_structure(model, block)
     if method == "auto":
-        method = auto_method(N, model)
+        method = auto_method(N, original if block == "all" else model, block=block)
     if method == "rates":
-        return _rates_state(N, model, tol, on_failure, memory_check)
+        if block != "all" or not rates_available(original):
+            raise ValueError("method='rates' (population equations) serves "
+                             + ("the LMG family" if _rates_scope() is None else _rates_scope())
+                             + " with block='all'; use method='gmres'")
+        return _rates_state(N, original, tol, on_failure, memory_check)
     if method not in METHODS:
         raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(METHODS) + ['rates']}")
-    check_memory(N, method, enabled=memory_check)
-    layout = DickeLayout(N)
+    if block == "all":
+        check_memory(N, method, enabled=memory_check)
+    layout = DickeLayout(N, block == "symmetric")
     maxiter = default_maxiter(layout) if maxiter is None else validate.integer("maxiter", maxiter, 1)
     if x0 is None:
         x0 = trace_weight(layout)
@@ -265,14 +306,41 @@ def steady_state(N, model: LMG, *, tol: float = 1e-12, maxiter: int | None = Non
         x0 = jnp.asarray(x0, dtype=jnp.complex128)
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
-    rho, diag = _solve_full(model, x0, N=N, method=method, tol=float(tol), maxiter=maxiter,
-                            on_failure=on_failure)
+    u, v, _, _ = stencil_arrays(model, layout)
+    rho, diag = _solve_full(model, (jnp.asarray(u), jnp.asarray(v)), x0, layout=layout, method=method,
+                            tol=float(tol), maxiter=maxiter, on_failure=on_failure)
     rho, diag = _check(rho, diag, on_failure,
                        f"steady_state(N={N}, method={method!r}) did not converge within maxiter={maxiter}")
-    return DickeState(rho, diag, N)
+    return DickeState(rho, diag, N, layout.symmetric)
 
 
-def _rates_state(N: int, model: LMG, tol: float, on_failure: str, memory_check: bool = True) -> DickeState:
+def _rates_scope():
+    from . import rates
+
+    return getattr(rates, "SCOPE", None)
+
+
+def _unique_structure(model: PIModel, block: str) -> PIModel:
+    """The model, checked for a structurally unique steady state on ``block`` (local jumps with
+    rates concretely 0 are dropped for ``block="symmetric"``)."""
+    if block not in ("all", "symmetric"):
+        raise ValueError(f"block must be 'all' or 'symmetric', got {block!r}")
+    if not model.collective and not model.has_local:
+        raise ValueError("the model has no jump operators: every state commuting with H is steady, so the "
+                         "steady state is not unique; add collective or local jumps")
+    if block == "all" and not model.has_local:
+        raise ValueError("without local jumps every J-block is conserved, so the steady state is not unique; "
+                         "specify the block: steady_state(..., block='symmetric') for J = N/2 (where a "
+                         "product state starts), or add a local jump")
+    if block == "symmetric":
+        if model.has_local:
+            raise ValueError("block='symmetric' needs a model without local jumps (they couple J = N/2 to "
+                             "J = N/2 − 1); use block='all'")
+        model = PIModel(model.d, hamiltonian=model.hamiltonian, collective=model.collective)
+    return model
+
+
+def _rates_state(N: int, model, tol: float, on_failure: str, memory_check: bool = True) -> DickeState:
     """h = 0: the diagonal steady state from the rate equations (Eqs. 30–31, ``rates.py``).
 
     Diagnostics: ``residual`` is the rate-equation residual ‖W p‖/(max C1 ‖p‖) on the full grid,
@@ -291,10 +359,11 @@ def _rates_state(N: int, model: LMG, tol: float, on_failure: str, memory_check: 
     return DickeState(p, diag, N)
 
 
-def mi_finite(N, model: LMG, **kwargs):
-    """I_M/N in the finite-N steady state (Eqs. 27–29); differentiable w.r.t. the model.
+def mi_finite(N, model, **kwargs):
+    """I_M/N in the finite-N steady state (Eqs. 27–29) of a qubit PIModel or family point;
+    differentiable w.r.t. the model's coefficients.
 
-    ``kwargs`` go to ``steady_state`` (tol, maxiter, method, on_failure).
+    ``kwargs`` go to ``steady_state`` (tol, maxiter, method, on_failure, x0, block).
     """
     state = steady_state(N, model, **kwargs)
     return mutual_information(state) / state.N

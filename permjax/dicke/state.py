@@ -54,15 +54,18 @@ class Diagnostics(eqx.Module):
 
 
 class DickeState(eqx.Module):
-    """A permutation-invariant state of N qubits in the Dicke basis (Eq. 20), with diagnostics."""
+    """A permutation-invariant state of N qubits in the Dicke basis (Eq. 20), with diagnostics.
+
+    ``symmetric=True``: ``blocks`` holds the J = N/2 block alone, shape (1, N+1, N+1)."""
 
     blocks: jax.Array
     diagnostics: Diagnostics | None
     N: int = eqx.field(static=True)
+    symmetric: bool = eqx.field(static=True, default=False)  # the J = N/2 block alone
 
     @property
     def layout(self) -> DickeLayout:
-        return DickeLayout(self.N)
+        return DickeLayout(self.N, self.symmetric)
 
     @property
     def is_diagonal(self) -> bool:

@@ -1,0 +1,106 @@
+"""Finite N for qubit models beyond LMG: GMRES iterations and warm solve time vs LMG at the same N.
+
+Models (``MODELS``; the zoo's families where they exist, defined here otherwise):
+
+* ``lmg``: the baseline, 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1 (``permjax.LMG``).
+* ``btc``: a boundary time crystal with local noise, H = ω Ĵ_x, (κ/N) D[Ĵ₋], local dephasing
+  γ_φ D[σ_z] and local decay γ D[σ₋]: ω = 1, κ = 1, γ_φ = 0.2, γ = 0.2.
+* ``btc_weak``: the same with a weak drive ω = 0.3 (below the mean-field transition ω = κ/2,
+  a stationary phase), to separate the model class from the time-crystal phase, whose slowly
+  decaying oscillations put eigenvalues of L close to the imaginary axis.
+* ``xyz``: an anisotropic collective XYZ model with local decay, H = (1/N)(J_x Ĵ_x² + J_y Ĵ_y² +
+  J_z Ĵ_z²) + h Ĵ_x with (J_x, J_y, J_z) = (1, 0.5, −0.3) (as (σ/2, σ/2) two-body terms), h = 0.4,
+  local decay γ = 1 D[σ₋].
+
+Each (model, N) runs in a fresh process (``finite.run_isolated``): ``first`` = compile + solve,
+``solve`` = median of two warm solves, GMRES iterations, residual, I_M/N. Prints a table and
+writes benchmarks/results/general.json.
+
+    python3 benchmarks/general.py [N ...]      (default 40 80)
+"""
+
+import json
+import os
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from finite import run_isolated  # noqa: E402
+
+TIMEOUT_S = 400
+
+
+def build(name):
+    import numpy as np
+
+    import permjax
+    from permjax.models.operators import sigma_minus, sigma_x, sigma_y, sigma_z
+
+    if name == "lmg":
+        return permjax.LMG(3.0, 0.5, 1.68, 1.0)
+    if name in ("btc", "btc_weak"):
+        omega = 1.0 if name == "btc" else 0.3
+        return permjax.PIModel(2, hamiltonian=[(omega, sigma_x / 2)], collective=[(1.0, sigma_minus)],
+                               local=[(0.2, sigma_z), (0.2, sigma_minus)])
+    if name == "xyz":
+        return permjax.PIModel(2, hamiltonian=[(1.0, sigma_x / 2, sigma_x / 2), (0.5, sigma_y / 2, sigma_y / 2),
+                                               (-0.3, sigma_z / 2, sigma_z / 2), (0.4, sigma_x / 2)],
+                               local=[(1.0, sigma_minus)])
+    raise ValueError(name)
+
+
+MODELS = ("lmg", "btc", "btc_weak", "xyz")
+
+
+def _run(arg, out):
+    name, N = arg
+    import jax
+    import numpy as np
+
+    import permjax
+
+    model = build(name)
+    t0 = time.perf_counter()
+    st = permjax.steady_state(N, model, method="gmres")
+    jax.block_until_ready(st.blocks)
+    first = time.perf_counter() - t0
+    ts = []
+    for _ in range(2):
+        t0 = time.perf_counter()
+        st = permjax.steady_state(N, model, method="gmres")
+        jax.block_until_ready(st.blocks)
+        ts.append(time.perf_counter() - t0)
+    d = st.diagnostics.as_dict()
+    out.put(dict(model=name, N=N, mi=float(permjax.mutual_information(st)) / N, first_s=first,
+                 solve_s=float(np.median(ts)), iterations=d["iterations"], residual=d["residual"]))
+
+
+def main(Ns):
+    rows = []
+    for N in Ns:
+        for name in MODELS:
+            r = run_isolated(_run, (name, N), timeout=TIMEOUT_S)
+            r.setdefault("model", name)
+            r.setdefault("N", N)
+            rows.append(r)
+            print(r, flush=True)
+    lmg = {r["N"]: r for r in rows if r["model"] == "lmg" and "iterations" in r}
+    print(f"\n{'model':6} {'N':>4} {'iters':>6} {'×LMG':>6} {'first s':>8} {'solve s':>8} {'×LMG':>6} {'I_M/N':>10} {'resid':>9}")
+    for r in rows:
+        if "iterations" not in r:
+            print(f"{r['model']:6} {r['N']:4}  {r.get('error', 'failed')}")
+            continue
+        base = lmg.get(r["N"])
+        ri = r["iterations"] / base["iterations"] if base else float("nan")
+        rt = r["solve_s"] / base["solve_s"] if base else float("nan")
+        r["iterations_vs_lmg"], r["solve_vs_lmg"] = ri, rt
+        print(f"{r['model']:6} {r['N']:4} {r['iterations']:6} {ri:6.2f} {r['first_s']:8.2f} {r['solve_s']:8.2f} "
+              f"{rt:6.2f} {r['mi']:10.6f} {r['residual']:9.1e}")
+    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
+    with open(os.path.join(HERE, "results", "general.json"), "w") as f:
+        json.dump(rows, f, indent=1)
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [40, 80])

@@ -1,0 +1,144 @@
+"""Direct steady-state method: the augmented Liouvillian A = L + w Tr(·) assembled as a sparse
+matrix on the host and factorised by scipy's SuperLU. Registered as ``steady_state(method="direct")``.
+
+Meant for the symmetric block (``block="symmetric"``): a single (N+1)×(N+1) block whose L is a
+2-D stencil in (M, M′) with offsets |ΔM|, |ΔM′| ≤ 2, so (N+1)² unknowns with O(1) entries per
+row — N in the thousands. With every J-block (N³/6 unknowns, a 3-D stencil) it serves small N.
+
+A rank-one trace term would fill the LU factors; ``AugmentedLU`` factorises L with one row
+replaced by the trace and restores A by a rank-two Woodbury correction.
+
+The entries come from the same stencil terms as the matrix-free L (``DickeLiouvillian``: its
+u, v vectors and the model's coefficients, passed to the host as arrays), so both are the same
+operator. Inside ``custom_linear_solve`` (``solve.py``) the transposed system of reverse-mode
+derivatives is solved with the same factorisation type (``trans="T"``); the call goes through
+``permjax.host.host_call`` (jit and vmap; on a GPU it runs on the host CPU).
+"""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..host import host_call
+from .layout import DickeLayout
+from .solve import KrylovResult, register_method, trace_weight
+
+
+def liouvillian_matrix(weights, u, v, groups, layout: DickeLayout) -> sp.csr_matrix:
+    """L on the valid entries (|M|, |M′| ≤ J) in C order of (j, a, a′), sparse (CSR)."""
+    shape = (layout.n_J, layout.n_M, layout.n_M)
+    valid = layout.block_mask
+    index = np.full(shape, -1, np.int64)
+    index[valid] = np.arange(int(valid.sum()))
+    n = int(valid.sum())
+    rows, cols, vals = [], [], []
+    for shift, lo, hi in groups:
+        coef = np.einsum("t,tja,tjb->jab", np.asarray(weights[lo:hi], np.complex128), u[lo:hi], v[lo:hi])
+        src = np.argwhere(valid & (coef != 0))
+        tgt = src + np.asarray(shift)[None, :]
+        inside = np.all((tgt >= 0) & (tgt < np.asarray(shape)[None, :]), axis=1)
+        src, tgt = src[inside], tgt[inside]
+        t_idx = index[tgt[:, 0], tgt[:, 1], tgt[:, 2]]
+        keep = t_idx >= 0
+        rows.append(t_idx[keep])
+        cols.append(index[src[keep, 0], src[keep, 1], src[keep, 2]])
+        vals.append(coef[src[keep, 0], src[keep, 1], src[keep, 2]])
+    A = sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n))
+    return A.tocsr()
+
+
+class AugmentedLU:
+    """A = L + w tᵀ (t: the trace functional, w: ``trace_weight``) through one sparse LU.
+
+    A dense rank-one term would fill the factors, so the LU is of L̃ = L with the row of one
+    diagonal entry k replaced by tᵀ (nonsingular when the steady state is unique: tᵀL = 0 makes
+    that row redundant), and A = L̃ + U Vᵀ with U = [e_k, w − e_k], V = [L_k, t] (L_k: row k of L)
+    is restored by the Woodbury identity, for A and for Aᵀ alike."""
+
+    def __init__(self, L: sp.csr_matrix, layout: DickeLayout):
+        valid = layout.block_mask
+        n = L.shape[0]
+        idx = np.arange(n).reshape(-1)
+        flat = np.full(valid.shape, -1, np.int64)
+        flat[valid] = idx
+        diag = flat[np.broadcast_to(np.eye(layout.n_M, dtype=bool), valid.shape) & valid]
+        t = np.zeros(n)
+        t[diag] = 1.0
+        w = np.real(np.asarray(trace_weight(layout)))[valid]
+        Ld = np.abs(L.diagonal())
+        k = int(diag[np.argmax(Ld[diag])])
+        Lk = np.asarray(L.getrow(k).todense()).ravel()
+        Lt = sp.lil_matrix(L)
+        Lt[k, :] = t
+        self.lu = spla.splu(sp.csc_matrix(Lt))
+        ek = np.zeros(n)
+        ek[k] = 1.0
+        self.U = np.stack([ek, w - ek], 1).astype(np.complex128)
+        self.V = np.stack([Lk, t], 1).astype(np.complex128)
+
+    def solve(self, b, transposed: bool = False):
+        U, V = (self.V, self.U) if transposed else (self.U, self.V)
+        trans = "T" if transposed else "N"
+        y = self.lu.solve(b, trans=trans)
+        Z = self.lu.solve(U, trans=trans)
+        C = np.eye(2) + V.T @ Z
+        return y - Z @ np.linalg.solve(C, V.T @ y)
+
+
+def _host_solve(groups, layout: DickeLayout, transposed: bool):
+    valid = layout.block_mask
+
+    def f(weights, u, v, b):
+        lu = AugmentedLU(liouvillian_matrix(weights, u, v, groups, layout), layout)
+        x = np.zeros(b.shape, np.complex128)
+        x[valid] = lu.solve(np.asarray(b, np.complex128)[valid], transposed)
+        return (x,)
+
+    return f
+
+
+@register_method("direct")
+def direct(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
+    """``steady_state(method="direct")``: sparse LU of the assembled augmented operator."""
+    del rmatvec, x0, maxiter
+    L = context.liouvillian
+    fn = _host_solve(L.groups, context.layout, context.transposed)
+    (x,) = host_call(fn, (jax.ShapeDtypeStruct(b.shape, jnp.complex128),), jax.lax.stop_gradient(L.weights),
+                     jax.lax.stop_gradient(L.u), jax.lax.stop_gradient(L.v), b)
+    bnorm = jnp.sqrt(jnp.sum(jnp.abs(b) ** 2))
+    res = jnp.sqrt(jnp.sum(jnp.abs(b - matvec(x)) ** 2)) / jnp.where(bnorm > 0, bnorm, 1.0)
+    return KrylovResult(x, jnp.asarray(1), res)
+
+
+def population_generator(model, layout: DickeLayout) -> sp.csr_matrix:
+    """The rate matrix W of a model's populations: the q = 0 (diagonal) restriction of the
+    q-conserving part of L, (W p)[t] = Σ_s W[t, s] p[s] over the states (j, a) with |M| ≤ J in C
+    order (``np.nonzero(layout.mask)``). For a q-conserving model, W p = 0 gives its (diagonal)
+    steady state; for LMG at h = 0 this is Eq. 30. Concrete coefficients only (host numpy)."""
+    from ..models.pimodel import as_model
+    from .liouvillian import conserves_q, dicke_liouvillian
+
+    L = dicke_liouvillian(as_model(model), layout)
+    weights, u, v = (np.asarray(x) for x in (L.weights, L.u, L.v))
+    index = np.full(layout.mask.shape, -1, np.int64)
+    index[layout.mask] = np.arange(int(layout.mask.sum()))
+    rows, cols, vals = [], [], []
+    for (dj, dm, dmp), lo, hi in L.groups:
+        if not conserves_q((dj, dm, dmp)):
+            continue
+        coef = np.einsum("t,tja,tja->ja", weights[lo:hi].astype(np.complex128), u[lo:hi], v[lo:hi])
+        src = np.argwhere(layout.mask & (coef != 0))
+        tgt = src + np.array([dj, dm])[None, :]
+        ok = np.all((tgt >= 0) & (tgt < np.array(layout.mask.shape)[None, :]), axis=1)
+        src, tgt = src[ok], tgt[ok]
+        t_idx = index[tgt[:, 0], tgt[:, 1]]
+        keep = t_idx >= 0
+        rows.append(t_idx[keep])
+        cols.append(index[src[keep, 0], src[keep, 1]])
+        vals.append(np.real(coef[src[keep, 0], src[keep, 1]]))
+    n = int(layout.mask.sum())
+    return sp.coo_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(n, n)).tocsr()
