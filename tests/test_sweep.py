@@ -280,9 +280,15 @@ def test_finite_sweep_matches_bruteforce_cold_and_warm():
         np.testing.assert_allclose(res.outputs["mi"], ref, rtol=0, atol=1e-10)
         assert res.outputs["diagnostics"]["converged"].all()
         assert (res.outputs["diagnostics"]["residual"] < 1e-10).all()
-    # the warm start begins the second point from the first one's state: fewer iterations
+    # the warm start begins each point from its neighbour's state: fewer iterations where the
+    # neighbours are close (at N = 5 CGLS nearly terminates in a fixed number of steps, so the
+    # gain is a few iterations per point and vanishes for points as far apart as those above)
+    fine = {"h": 0.5, "Gamma": [1.67, 1.675, 1.68, 1.685]}
+    cold = permjax.sweep_finite(N, fine, chunk_size=3, progress=False)
+    warm = permjax.sweep_finite(N, fine, warm_start=True, chunk_size=3, progress=False)
+    np.testing.assert_allclose(warm.outputs["mi"], cold.outputs["mi"], rtol=0, atol=1e-10)
     it_cold, it_warm = cold.outputs["diagnostics"]["iterations"], warm.outputs["diagnostics"]["iterations"]
-    assert it_warm[0] == it_cold[0] and it_warm[1:].sum() < it_cold[1:].sum()
+    assert it_warm[0] == it_cold[0] and np.all(it_warm[1:] < it_cold[1:])
     with pytest.raises(ValueError, match="N"):
         permjax.sweep_finite(1, {"Gamma": [1.0]}, progress=False)
 
