@@ -142,11 +142,11 @@ def _cmd_spectrum(args) -> None:
 
 def add_commands(sub) -> None:
     """Add ``evolve`` and ``spectrum`` to the subcommand parser ``sub``."""
-    from .cli import _finite_float, _positive_int, add_json_flag, add_model_flags
+    from .cli import _finite_float, _positive_int, add_family_flags, add_json_flag
 
     p = sub.add_parser("evolve", help="finite-N time evolution: <m>(t), I_M/N(t), block populations")
     p.add_argument("--N", type=_positive_int, default=20, help="number of qubits, >= 2 (default 20)")
-    add_model_flags(p)
+    add_family_flags(p)
     p.add_argument("--state", default="down",
                    help="initial state: up, down, dicke:J,M or bloch:x,y,z (product state) (default down)")
     p.add_argument("--t", type=_finite_float, default=20.0, help="final time in units of 1/γ (default 20)")
@@ -162,7 +162,7 @@ def add_commands(sub) -> None:
 
     p = sub.add_parser("spectrum", help="the k Liouvillian eigenvalues nearest a shift (shift-invert Arnoldi)")
     p.add_argument("--N", type=_positive_int, default=20, help="number of qubits, >= 2 (default 20)")
-    add_model_flags(p)
+    add_family_flags(p)
     p.add_argument("--k", type=_positive_int, default=6, help="number of eigenvalues (default 6)")
     p.add_argument("--shift", type=_finite_float, default=0.0, help="real part of the shift σ (default 0)")
     p.add_argument("--shift-im", type=_finite_float, default=0.0, help="imaginary part of the shift σ (default 0)")

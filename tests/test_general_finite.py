@@ -214,14 +214,14 @@ def test_preconditioner_inverts_the_conserving_part_of_a_general_model(N, n_grou
 
 
 def test_q_conserving_model_has_a_diagonal_state_in_one_gmres_step():
-    """Ĵ_z², local σ₋ and σ_z, collective Ĵ₊: L conserves q; method='auto' picks GMRES (no
-    rate equations for this model), whose preconditioner is then exact."""
+    """Ĵ_z², local σ₋ and σ_z, collective Ĵ₊: L conserves q; method='auto' picks the rate
+    equations, and GMRES, whose preconditioner is then exact, gives the same diagonal state."""
     from permjax.dicke.solve import auto_method
 
     model = PIModel(2, hamiltonian=[(0.7, sigma_z / 2, sigma_z / 2), (0.3, sigma_z)], collective=[(0.6, sigma_plus)],
                     local=[(1.0, sigma_minus), (0.4, sigma_z)])
-    assert auto_method(10, model) == "gmres"
-    st = steady_state(5, model)
+    assert auto_method(10, model) == "rates"
+    st = steady_state(5, model, method="gmres")
     assert int(st.diagnostics.iterations) <= 2
     blocks = np.asarray(st.blocks)
     assert np.abs(blocks - np.einsum("jaa->ja", blocks)[:, :, None] * np.eye(6)).max() < 1e-14
@@ -233,7 +233,9 @@ def test_auto_method_rule():
     from permjax.dicke.solve import auto_method
 
     assert auto_method(80, LMG(3.0, 0.0, 1.0, 1.0)) == "rates"  # q-conserving, rate equations exist
-    assert auto_method(80, LMG(3.0, 0.0, 1.0, 1.0).to_model()) == "gmres"  # q-conserving, no rate solver
+    assert auto_method(80, LMG(3.0, 0.0, 1.0, 1.0).to_model()) == "rates"  # the same model as terms
+    # q-conserving but without local jumps (every J conserved): no rate solver, GMRES
+    assert auto_method(80, PIModel(2, hamiltonian=[(1.0, sigma_z)], collective=[(1.0, sigma_minus)])) == "gmres"
     assert auto_method(80, random_model(0)) == "gmres"
     assert auto_method(10, random_model(0)) == "cgls"
     assert auto_method(10, None) == "cgls"

@@ -289,7 +289,9 @@ def steady_state(N, model, *, tol: float = 1e-12, maxiter: int | None = None,
     if method == "auto":
         method = auto_method(N, original if block == "all" else model, block=block)
     if method == "rates":
-        if block != "all" or not rates_available(original):
+        # traced coefficients: the rate equations check what they can themselves (rates.py)
+        concrete = all(_is_concrete(x) for x in jax.tree.leaves(model))
+        if block != "all" or (concrete and not rates_available(original)):
             raise ValueError("method='rates' (population equations) serves "
                              + ("the LMG family" if _rates_scope() is None else _rates_scope())
                              + " with block='all'; use method='gmres'")
