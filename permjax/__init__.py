@@ -7,10 +7,9 @@ import jax
 
 jax.config.update("jax_enable_x64", True)
 
-from .attractor import ThermoOptions, ThermoResult, mi_thermo  # noqa: E402
 from .dicke import DickeState, magnetization, mi_finite, mutual_information, steady_state  # noqa: E402
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
-from .meanfield import drift, limit_cycle_h0, mi_thermo_analytic  # noqa: E402
+from .meanfield import ThermoOptions, ThermoResult, drift, limit_cycle_h0, mi_thermo, mi_thermo_analytic  # noqa: E402
 from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
 from .models import (FAMILIES, Family, PIModel, as_model, family, gell_mann, identity, ket_bra,  # noqa: E402
                      sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z, validate_N)
