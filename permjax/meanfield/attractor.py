@@ -538,11 +538,11 @@ def _implicit_orbit(f, y_star, jac_star, x_ref, normal, opts):
 
 @jax.custom_jvp
 def _nan_derivative(x, anchor, flag):
-    """x, with derivative NaN·d(anchor) where ``flag`` and 0 elsewhere.
+    """x, with derivative NaN·d(anchor) where ``flag`` and dx elsewhere.
 
-    Used for the smooth-window fallback: a finite-window average has no converged derivative
-    (SPEC §2), so its gradient is NaN rather than silently zero. ``anchor`` is a scalar that
-    depends on every model parameter.
+    Used for the smooth-window fallback and unfinished solves: a finite-window average has no
+    converged derivative (SPEC §2), so its gradient is NaN rather than silently zero.
+    ``anchor`` is a scalar that depends on every model parameter.
     """
     return x
 
@@ -550,8 +550,8 @@ def _nan_derivative(x, anchor, flag):
 @_nan_derivative.defjvp
 def _nan_derivative_jvp(primals, tangents):
     x, anchor, flag = primals
-    _, d_anchor, _ = tangents
-    return x, jnp.where(flag, jnp.nan, 0.0) * d_anchor
+    dx, d_anchor, _ = tangents
+    return x, jnp.where(flag, 0.0, dx) + jnp.where(flag, jnp.nan, 0.0) * d_anchor
 
 
 def window_average(ts, ms, d: int):
@@ -658,18 +658,19 @@ def _mi_of(f, d, start: _Start, opts, implicit: bool):
     return unit_entropy(m_cyc, d) - s_cyc, m_cyc, y_star[n], avg_ok
 
 
-def _values(start: _Start, mi_cyc, m_cyc, T_cyc, avg_ok, d, fallback):
-    """(kind, mi, ξ̄, period, finished) of a start from its classification and orbit averages;
-    ``fallback(mi_window)`` wraps the window estimate (the NaN derivative)."""
+def _values(start: _Start, mi_cyc, m_cyc, T_cyc, avg_ok, d):
+    """(kind, mi, ξ̄, period, finished, unresolved) of a start from its classification and orbit
+    averages: 0 at a fixed point, the orbit average on a cycle, else the window estimate (NaN if
+    a stage did not finish)."""
     is_fp = start.kind == FIXED_POINT
     is_cycle = start.kind == LIMIT_CYCLE
     finished = start.finished & (avg_ok | ~is_cycle)
-    mi_fb = fallback(unit_entropy(start.m_fb, d) - start.s_fb, ~(is_fp | is_cycle) | ~finished)
+    mi_fb = unit_entropy(start.m_fb, d) - start.s_fb
     mi = jnp.where(finished, jnp.where(is_fp, 0.0, jnp.where(is_cycle, mi_cyc, mi_fb)), jnp.nan)
     m_mean = jnp.where(is_fp, start.m_fp, jnp.where(is_cycle, m_cyc, start.m_fb))
     kind = jnp.where(finished, start.kind, NOT_RESOLVED)
     period = jnp.where(is_cycle & finished, T_cyc, jnp.nan)
-    return kind, mi, m_mean, period, finished
+    return kind, mi, m_mean, period, finished, ~(is_fp | is_cycle) | ~finished
 
 
 # --- the result --------------------------------------------------------------------------------
@@ -779,43 +780,38 @@ def _same_attractor(kind_a, kind_b, m_a, m_b, mi_a, mi_b, T_a, T_b):
     return (kind_a == kind_b) & same
 
 
-def _mi_thermo_single(model: PIModel, starts, opts: ThermoOptions) -> ThermoResult:
-    d = model.d
-    f = drift_polynomial(model)
-    unit = rate_unit(model)
+def _mi_thermo_single(f: DriftPolynomial, unit, anchor, d: int, starts, opts: ThermoOptions) -> ThermoResult:
     f0 = jax.lax.stop_gradient(f)
     u0 = jax.lax.stop_gradient(unit)
     S = starts.shape[0]
 
-    # every start relaxed in one solve; the first start's value is differentiable
-    ts, ms, finished = relax(f0, u0, starts if S > 1 else starts[0], opts)
+    # every start relaxed in one solve, then classified (vmapped over the starts)
+    ts, ms, finished = relax(f0, u0, starts, opts)
     ts_f, ms_f, use_fine = fine_window(f0, ts, ms, finished, opts)
-    first = _find_orbit(f0, _explore(f0, ts, ms[:, 0] if S > 1 else ms, finished, d, opts, ts_f,
-                                     ms_f[:, 0] if S > 1 else ms_f, use_fine), d, opts, jnp.asarray(True))
-    anchor = sum(jax.tree.leaves(model))
-    kind, mi, m_mean, period, finished = _values(
-        first, *_mi_of(f, d, first, opts, implicit=True), d, lambda x, flag: _nan_derivative(x, anchor, flag))
-    p = jax.lax.stop_gradient((kind, mi, m_mean, period))
-    all_kind, all_mi, all_m, all_T = (x[None] for x in p)
+    explored = jax.vmap(lambda w, w_f: _explore(f0, ts, w, finished, d, opts, ts_f, w_f, use_fine),
+                        in_axes=1)(ms, ms_f)
+    # a window on the first start's attractor inherits its classification: only the others are shot
+    first_window = explored.window[0]
+    on_first = jax.vmap(lambda w: _on_window(w, first_window))(explored.window)
+    inherit = ((jnp.arange(S) > 0) & (explored.kind != FIXED_POINT) & (explored.kind[0] != FIXED_POINT) & on_first
+               & finished)
+    def orbit_and_average(args):
+        # one start at a time (lax.map: one compiled copy, no batching overhead); where nothing is
+        # to be shot or averaged this is a handful of trivial steps. The implicit orbit step
+        # carries the first start's gradient (the others' values are cut from it below).
+        start, active = args
+        orbit = _find_orbit(f0, start, d, opts, active)
+        return orbit, _values(orbit, *_mi_of(f, d, orbit, opts, implicit=True), d)
 
-    # the other starts (no gradient): a window on the first start's attractor inherits it; only
-    # the others are shot
-    if S > 1:
-        others = jax.vmap(lambda w, w_f: _explore(f0, ts, w, finished, d, opts, ts_f, w_f, use_fine),
-                          in_axes=1)(ms[:, 1:], ms_f[:, 1:])
-        on_first = jax.vmap(lambda w: _on_window(w, first.window))(others.window)
-        inherit = ((others.kind != FIXED_POINT) & (first.kind != FIXED_POINT) & on_first & others.finished
-                   & first.finished)
-        shoot = others.try_cycle & ~inherit
-        others = jax.lax.cond(jnp.any(shoot), jax.vmap(lambda s, a: _find_orbit(f0, s, d, opts, a)),
-                              lambda s, a: s, others, shoot)
-        o_cycle = others.kind == LIMIT_CYCLE
-        o_avg = jax.lax.cond(jnp.any(o_cycle), jax.vmap(lambda s: _mi_of(f0, d, s, opts, implicit=False)),
-                             lambda s: (jnp.zeros(S - 1), jnp.zeros((S - 1, f.n)), jnp.zeros(S - 1),
-                                        jnp.ones(S - 1, bool)), others)
-        o = jax.vmap(lambda s, *a: _values(s, *a, d, lambda x, flag: x))(others, *o_avg)
-        o = [jnp.where(inherit.reshape(inherit.shape + (1,) * (a.ndim - 1)), b, a) for a, b in zip(o[:4], p)]
-        all_kind, all_mi, all_m, all_T = (jnp.concatenate([x, y]) for x, y in zip((all_kind, all_mi, all_m, all_T), o))
+    orbits, (kind, mi, m_mean, period, fin, unresolved) = jax.lax.map(orbit_and_average, (explored, ~inherit))
+    # the first start's value: a window estimate, or unfinished, has a NaN derivative (SPEC §2)
+    mi = mi.at[0].set(_nan_derivative(mi[0], anchor, unresolved[0]))
+    p = [x[0] for x in (kind, mi, m_mean, period)]
+    all_kind, all_mi, all_m, all_T = (
+        jnp.where(inherit.reshape(inherit.shape + (1,) * (x.ndim - 1)), y, jax.lax.stop_gradient(x))
+        for x, y in zip((kind, mi, m_mean, period), jax.lax.stop_gradient(p)))
+    kind, mi, m_mean, period, finished = p + [fin[0]]
+    first = jax.tree.map(lambda x: x[0], orbits)
     same = jax.vmap(lambda *a: jax.vmap(lambda *b: _same_attractor(a[0], b[0], a[1], b[1], a[2], b[2], a[3], b[3]))(
         all_kind, all_m, all_mi, all_T))(all_kind, all_m, all_mi, all_T)
     label = jnp.argmax(same | jnp.eye(S, dtype=bool), axis=1)  # the first start reaching the same attractor
@@ -897,21 +893,36 @@ def _labels(point):
     return tuple(names), values
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
-def _mi_thermo_jit(point, opts: ThermoOptions, starts_key) -> ThermoResult:
-    model = as_model(point)
+_LABELS: list = []  # parameter names of the points warned about, by index (kept out of the jit cache key)
+
+
+def _label_index(names) -> int:
+    if names not in _LABELS:
+        _LABELS.append(names)
+    return _LABELS.index(names)
+
+
+def _warn_labelled(index, *args):
+    _warn(_LABELS[int(np.ravel(index)[0])], *args)
+
+
+@functools.partial(jax.jit, static_argnums=(5, 6, 7))
+def _mi_thermo_jit(f: DriftPolynomial, unit, anchor, values, names_index, d, opts: ThermoOptions,
+                   starts_key) -> ThermoResult:
+    # the model enters only through its drift's coefficients (a, B, C) and κ: every model of the
+    # same d shares one compilation
     starts = jnp.asarray(np.asarray(starts_key, dtype=float))
-    if model.shape == ():
-        res = _mi_thermo_single(model, starts, opts)
+    shape = unit.shape
+    if shape == ():
+        res = _mi_thermo_single(f, unit, anchor, d, starts, opts)
     else:
-        flat = jax.tree.map(lambda a: a.reshape(-1), model.broadcast())
-        res = jax.vmap(_mi_thermo_single, in_axes=(0, None, None))(flat, starts, opts)
-        res = jax.tree.map(lambda a: a.reshape(model.shape + a.shape[1:]), res)
-    names, values = _labels(point)
-    shape = res.kind.shape
+        flat = jax.tree.map(lambda a, k: a.reshape((-1,) + a.shape[a.ndim - k:]), (f, unit, anchor),
+                            (DriftPolynomial(1, 2, 3), 0, 0))
+        res = jax.vmap(_mi_thermo_single, in_axes=(0, 0, 0, None, None, None))(*flat, d, starts, opts)
+        res = jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), res)
     # host_check: no declared effect (batched while_loops accept it), safe on several host devices
-    return host_check(res, functools.partial(_warn, names), res.kind, res.finished, res.residual, res.floquet_max,
-                      res.n_attractors, *(jnp.broadcast_to(v, shape) for v in values))
+    return host_check(res, _warn_labelled, jnp.broadcast_to(names_index, shape), res.kind, res.finished,
+                      res.residual, res.floquet_max, res.n_attractors, *(jnp.broadcast_to(v, shape) for v in values))
 
 
 def mi_thermo(model, **options) -> ThermoResult:
@@ -945,4 +956,11 @@ def mi_thermo(model, **options) -> ThermoResult:
         raise ValueError(f"mi_thermo: unknown option(s) {sorted(unknown)}")
     opts = ThermoOptions(**options)
     starts = _starts(model.d, opts)
-    return _mi_thermo_jit(point, opts, tuple(map(tuple, starts.tolist())))
+    shape = model.shape
+    f = jax.tree.map(lambda a, k: jnp.broadcast_to(a, shape + a.shape[a.ndim - k:]), drift_polynomial(model),
+                     DriftPolynomial(1, 2, 3))
+    unit = jnp.broadcast_to(rate_unit(model), shape)
+    anchor = jnp.broadcast_to(sum(jax.tree.leaves(model)), shape)
+    names, values = _labels(point)
+    return _mi_thermo_jit(f, unit, anchor, tuple(values), _label_index(names), model.d, opts,
+                          tuple(map(tuple, starts.tolist())))
