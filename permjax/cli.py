@@ -98,7 +98,10 @@ def _json_default(x):
 # --- subcommands -----------------------------------------------------------------------------
 
 
-def _cmd_thermo(args) -> None:
+NOT_RESOLVED_EXIT = 3  #: exit status of ``permjax thermo`` when the attractor is not resolved
+
+
+def _cmd_thermo(args) -> int:
     from .attractor import mi_thermo
 
     model = model_from_args(args)
@@ -126,8 +129,17 @@ def _cmd_thermo(args) -> None:
         f"seconds   = {seconds:.3f}",
     ]
     if res.kind_name == "not resolved":
-        lines.append("note      = no stable periodic orbit found (chaotic/aperiodic?): I_M/N is a smooth-window average")
+        lines.append("note      = no stable periodic orbit found (chaotic/aperiodic?): I_M/N is a smooth-window average"
+                     if bool(res.finished) else "note      = the integration did not finish: no value")
+    if not math.isfinite(mi):
+        record["mi_per_N"] = None
     emit(args, record, lines)
+    if res.kind_name == "not resolved":
+        print("permjax: not resolved: " + ("the attractor is not a fixed point or a stable cycle (I_M/N is a "
+              "smooth-window estimate)" if bool(res.finished) else "the integration did not finish (I_M/N is NaN)"),
+              file=sys.stderr)
+        return NOT_RESOLVED_EXIT
+    return 0
 
 
 def _cmd_finite(args) -> None:
@@ -405,7 +417,7 @@ def main(argv=None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
-        args.func(args)
+        rc = args.func(args)
     except (CLIError, ValueError) as e:
         print(f"permjax: error: {e}", file=sys.stderr)
         return 2
@@ -415,7 +427,7 @@ def main(argv=None) -> int:
     except KeyboardInterrupt:
         print("permjax: interrupted (figure points finished so far are cached)", file=sys.stderr)
         return 130
-    return 0
+    return rc or 0
 
 
 if __name__ == "__main__":
