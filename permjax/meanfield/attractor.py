@@ -46,7 +46,7 @@ from ..entropy import binary_entropy, bloch_norm, von_neumann_entropy
 from ..host import host_check
 from ..models.families import Family
 from ..models.operators import gell_mann, sigma_minus, sigma_plus, sigma_x, sigma_y
-from ..models.pimodel import CollectiveJump, LocalJump, PIModel, as_model
+from ..models.pimodel import LocalJump, PIModel, as_model
 from .drift import DriftPolynomial, _static, _structure_tensors, _terms, drift_polynomial
 
 FIXED_POINT = 0
