@@ -207,6 +207,17 @@ def test_cli_thermo_not_resolved_exits_3(capsys):
     assert json.loads(cap.out)["attractor"] == "not resolved"
 
 
+# --- host eigenvalues ------------------------------------------------------------------------
+
+
+def test_linalg_eigvals_matches_numpy_under_jit_and_vmap():
+    a = np.random.default_rng(7).normal(size=(5, 8, 8))
+    got = np.asarray(jax.jit(jax.vmap(permjax.linalg.eigvals))(jnp.asarray(a)))
+    for g, m in zip(got, a):
+        ref = np.linalg.eigvals(m)
+        assert np.max(np.abs(np.sort_complex(g) - np.sort_complex(ref))) < 1e-12
+
+
 # --- bad input ---------------------------------------------------------------------------------
 
 
