@@ -128,6 +128,11 @@ def _cmd_thermo(args) -> int:
         f"residual  = {res.diagnostics_dict()['residual']} ({int(res.newton_steps)} Newton steps)",
         f"seconds   = {seconds:.3f}",
     ]
+    if int(res.n_attractors) > 1:
+        record["attractors"] = res.attractors()
+        lines.append(f"note      = {int(res.n_attractors)} coexisting attractors; I_M/N is the one reached from the "
+                     "first initial state: " + "; ".join(f"{a['kind']} I_M/N={a['mi']} ({a['fraction']:.0%} of starts)"
+                                                         for a in record["attractors"]))
     if res.kind_name == "not resolved":
         lines.append("note      = no stable periodic orbit found (chaotic/aperiodic?): I_M/N is a smooth-window average"
                      if bool(res.finished) else "note      = the integration did not finish: no value")
