@@ -29,6 +29,7 @@ from scipy.integrate import solve_ivp
 
 import permjax
 from permjax import LMG
+from permjax.models.zoo import BTC, XYZ, SpinOneLMG
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -62,6 +63,29 @@ def scipy_long_average(p, window, transient=300.0):
     norms = np.linalg.norm(m, axis=1)
     mean_b = np.trapezoid(b(norms), t_eval) / window
     return float(b(np.linalg.norm(np.trapezoid(m, t_eval, axis=0) / window)) - mean_b)
+
+
+def scipy_zoo_average(model, xi0, kappa, transient=300.0, window=100.0):
+    """Baseline for any model: the drift as a numpy polynomial, DOP853 past transient/κ, then a
+    plain average of ξ and S(r) over window/κ."""
+    from permjax.meanfield import drift_polynomial
+
+    f = drift_polynomial(model)
+    a, B, C = (np.asarray(x) for x in (f.a, f.B, f.C))
+    d = model.d
+    v = permjax.gell_mann(d)
+    t_eval = np.linspace(transient, transient + window, int(window * 50) + 1) / kappa
+    sol = solve_ivp(lambda t, x: a + B @ x + np.einsum("klm,l,m->k", C, x, x), (0, t_eval[-1]), xi0, method="DOP853",
+                    rtol=1e-10, atol=1e-12, t_eval=t_eval)
+
+    def S(x):
+        w = np.linalg.eigvalsh((np.eye(d) + np.tensordot(x, v, axes=1)) / d)
+        w = w[w > 1e-300]
+        return float(-np.sum(w * np.log(w)))
+
+    xs = sol.y.T
+    mean_S = np.trapezoid([S(x) for x in xs], t_eval) / (t_eval[-1] - t_eval[0])
+    return S(np.trapezoid(xs, t_eval, axis=0) / (t_eval[-1] - t_eval[0])) - mean_S
 
 
 def main():
@@ -101,6 +125,28 @@ def main():
             what = "Eq.18" if h == 0.0 else "mi_thermo"
             rows.append((f"  scipy plain average, window {b['window']:g}", f"|dev vs {what}| {b['deviation']:.1e}",
                          f"{b['seconds']:.2f} s = {b['time_ratio_baseline_over_permjax']:.0f}x permjax"))
+
+    lmg_per_point = report["point_h0.5"]["forward_s"]
+    report["zoo"] = {}
+    for name, fam in (("btc", BTC), ("xyz", XYZ), ("spin1_lmg", SpinOneLMG)):
+        names = fam.PARAMETERS
+        fwd = jax.jit(lambda p, fam=fam, names=names: permjax.mi_thermo(fam(**dict(zip(names, p)))).mi)
+        grd = jax.jit(jax.grad(lambda p, fam=fam, names=names: permjax.mi_thermo(fam(**dict(zip(names, p)))).mi))
+        p = jnp.array([fam.DEFAULTS[k] for k in names])
+        t_fwd, c_fwd = best_time(lambda: fwd(p), args.repeats)
+        t_grad, _ = best_time(lambda: grd(p), args.repeats)
+        res = permjax.mi_thermo(fam())
+        t = time.perf_counter()
+        base = scipy_zoo_average(fam().to_model(), np.asarray(res.starts)[0], float(permjax.meanfield.rate_unit(fam().to_model())))
+        tb = time.perf_counter() - t
+        rec = {"mi": float(res.mi), "attractor": res.kind_name, "forward_s": t_fwd, "compile_forward_s": c_fwd,
+               "grad_over_forward": t_grad / t_fwd, "over_lmg": t_fwd / lmg_per_point, "scipy_s": tb,
+               "scipy_mi": base, "scipy_deviation": abs(base - float(res.mi)), "scipy_over_permjax": tb / t_fwd}
+        report["zoo"][name] = rec
+        rows.append((f"{fam.NAME} default ({res.kind_name}): forward", f"{t_fwd * 1e3:.1f} ms",
+                     f"{t_fwd / lmg_per_point:.2f}x LMG h=0.5; grad/forward {t_grad / t_fwd:.2f}x"))
+        rows.append((f"  scipy long average (window 100/κ)", f"|dev| {rec['scipy_deviation']:.1e}",
+                     f"{tb:.2f} s = {tb / t_fwd:.0f}x permjax"))
 
     models = LMG(3.0, 0.5, jnp.linspace(1.0, 4.0, args.points), 1.0).broadcast()
     sweep = jax.jit(jax.vmap(permjax.mi_thermo))

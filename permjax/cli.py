@@ -202,7 +202,10 @@ def _json_default(x):
 # --- subcommands -----------------------------------------------------------------------------
 
 
-def _cmd_thermo(args) -> None:
+NOT_RESOLVED_EXIT = 3  #: exit status of ``permjax thermo`` when the attractor is not resolved
+
+
+def _cmd_thermo(args) -> int:
     from . import mi_thermo
     from .models.parameters import point_name, values
 
@@ -231,9 +234,23 @@ def _cmd_thermo(args) -> None:
         f"residual  = {res.diagnostics_dict()['residual']} ({int(res.newton_steps)} Newton steps)",
         f"seconds   = {seconds:.3f}",
     ]
+    if int(res.n_attractors) > 1:
+        record["attractors"] = res.attractors()
+        lines.append(f"note      = {int(res.n_attractors)} coexisting attractors; I_M/N is the one reached from the "
+                     "first initial state: " + "; ".join(f"{a['kind']} I_M/N={a['mi']} ({a['fraction']:.0%} of starts)"
+                                                         for a in record["attractors"]))
     if res.kind_name == "not resolved":
-        lines.append("note      = no stable periodic orbit found (chaotic/aperiodic?): I_M/N is a smooth-window average")
+        lines.append("note      = no stable periodic orbit found (chaotic/aperiodic?): I_M/N is a smooth-window average"
+                     if bool(res.finished) else "note      = the integration did not finish: no value")
+    if not math.isfinite(mi):
+        record["mi_per_N"] = None
     emit(args, record, lines)
+    if res.kind_name == "not resolved":
+        print("permjax: not resolved: " + ("the attractor is not a fixed point or a stable cycle (I_M/N is a "
+              "smooth-window estimate)" if bool(res.finished) else "the integration did not finish (I_M/N is NaN)"),
+              file=sys.stderr)
+        return NOT_RESOLVED_EXIT
+    return 0
 
 
 def _cmd_finite(args) -> None:
@@ -594,7 +611,7 @@ def main(argv=None) -> int:
         args = None
         try:
             args = build_parser().parse_args(_join_negative_values(list(sys.argv[1:] if argv is None else argv)))
-            args.func(args)
+            status[0] = args.func(args) or 0
             interrupt.check()  # a signal whose exception was swallowed on the way
         except Exception as e:
             if interrupt.pending() is None:

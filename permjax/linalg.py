@@ -10,7 +10,8 @@ they are the ``jnp.linalg`` functions. Two reasons for the host path on CPU:
 * For the 10–160 sized blocks used here numpy's LAPACK is measured 5–50× faster than
   XLA:CPU's batched complex triangular solves.
 
-Each function works under ``jit`` and ``vmap`` (one host call per batch). They carry no
+``eigvals`` (general real or complex matrices) serves the stability of mean-field fixed points
+and cycles for d > 2. Each function works under ``jit`` and ``vmap`` (one host call per batch). They carry no
 derivative rules: use them on primal values (``entropy.von_neumann_entropy`` has its own JVP).
 """
 
@@ -54,3 +55,10 @@ def inv(a):
     """Inverses of square matrices ``a[..., n, n]`` (LU with partial pivoting)."""
     out = jax.ShapeDtypeStruct(a.shape, a.dtype)
     return _host_or_device(lambda x: np.linalg.inv(np.asarray(x)).astype(out.dtype), jnp.linalg.inv, a, out)
+
+
+def eigvals(a):
+    """Eigenvalues (complex, unordered) of general square matrices ``a[..., n, n]``."""
+    out = jax.ShapeDtypeStruct(a.shape[:-1], jnp.complex128 if a.dtype == jnp.float64 or a.dtype == jnp.complex128
+                               else jnp.complex64)
+    return _host_or_device(lambda x: np.linalg.eigvals(np.asarray(x)).astype(out.dtype), jnp.linalg.eigvals, a, out)
