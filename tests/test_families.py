@@ -160,14 +160,16 @@ def test_thermo_sweep_and_maximize_over_dephasing():
     lmg = permjax.sweep(permjax.mi_thermo, permjax.grid(Gamma=[1.3, 1.68]), progress=False).outputs.mi
     ext = permjax.sweep(permjax.mi_thermo, permjax.grid(family=lmg_dephased, Gamma=[1.3, 1.68]), progress=False)
     np.testing.assert_allclose(ext.outputs.mi, lmg, rtol=0, atol=1e-13)
-    # the search over the dephasing rate agrees with a refined grid scan of the same sweep
-    scan = lambda x: permjax.sweep(permjax.mi_thermo, permjax.grid(family=lmg_dephased, gamma_phi=x),  # noqa: E731
-                                   progress=False).outputs.mi
-    x_grid, v_grid = refined_grid_argmax(scan, 0.0, 0.4, points=11)
-    res = permjax.maximize(permjax.mi_thermo, lmg_dephased(), starts=2)
-    assert res.converged
-    assert float(res.value) >= v_grid - 1e-10
-    assert abs(res.params["gamma_phi"] - x_grid) < 1e-4
+    # dephasing only lowers I_M/N here: the maximum over γ_φ ∈ [0, 0.4] sits on the bound γ_φ = 0,
+    # which the search (interior variables) approaches from inside: its value is LMG's to round-off
+    # of the approach, and a grid of the same sweep does not increase
+    grid_vals = permjax.sweep(permjax.mi_thermo, permjax.grid(family=lmg_dephased, gamma_phi=[0.0, 0.1, 0.2, 0.4]),
+                              progress=False).outputs.mi
+    assert grid_vals[1] < grid_vals[0] and np.all(np.diff(grid_vals) <= 0)  # the cycle dies by γ_φ = 0.2: I_M/N = 0
+    # (a start on the fixed-point plateau, I_M/N = 0 with zero gradient, would stay there)
+    res = permjax.maximize(permjax.mi_thermo, lmg_dephased(), starts={"gamma_phi": [0.05]})
+    assert res.params["gamma_phi"] < 1e-3
+    assert lmg[1] - 1e-8 <= float(res.value) <= lmg[1] + 1e-13
 
 
 def test_finite_sweep_of_a_family_matches_bruteforce():

@@ -177,7 +177,7 @@ def test_file_without_parameters_is_a_pimodel(tmp_path):
 
 
 BAD_FILES = [
-    ("family = 'xyz'", "unknown family 'xyz'; the zoo has"),
+    ("family = 'tavis_cummings'", "unknown family 'tavis_cummings'; the zoo has"),
     ("family = 'lmg'\nd = 2", "not both"),
     ("family = 'lmg'\n[parameters]\nDelta = 1", "unknown LMG parameter(s) ['Delta']"),
     ("family = 'lmg'\n[parameters]\nJ = 'three'", "parameter J must be a real number"),
