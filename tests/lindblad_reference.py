@@ -15,32 +15,22 @@ import scipy.integrate
 import scipy.sparse as sp
 
 import bruteforce as bf
+import bruteforce_pi as bp
 from bruteforce import symmetric_operator_basis
 
 
 def site(op, i, N):
-    return np.kron(np.kron(np.eye(2**i), op), np.eye(2 ** (N - i - 1)))
+    return bp.site(op, i, N).toarray()
 
 
 def total(op, N):
-    return sum(site(op, i, N) for i in range(N))
+    return bp.total(op, N).toarray()
 
 
 def model_operators(model, N):
-    """(H, [collapse operators with √rate folded in]) as dense 2^N matrices."""
-    H = np.zeros((2**N, 2**N), complex)
-    cops = []
-    for t in model.hamiltonian:
-        c = float(np.asarray(t.c))
-        if hasattr(t, "B"):
-            H += (c / N) * total(t.A.array, N) @ total(t.B.array, N)
-        else:
-            H += c * total(t.A.array, N)
-    for t in model.collective:
-        cops.append(np.sqrt(float(np.asarray(t.rate)) / N) * total(t.A.array, N))
-    for t in model.local:
-        cops += [np.sqrt(float(np.asarray(t.rate))) * site(t.L.array, i, N) for i in range(N)]
-    return H, cops
+    """(H, [collapse operators with √rate folded in]) as dense 2^N matrices (``bruteforce_pi``)."""
+    H, cops = bp.model_operators(model, N)
+    return H.toarray(), [c.toarray() for c in cops]
 
 
 def lindblad(X, H, cops):
