@@ -45,7 +45,9 @@ GMRES_WORK_GRIDS = 10
 STENCIL_GRIDS = 14
 #: copies of the preconditioner factors alive at once (scan output, blocks through linalg.inv)
 PRECONDITIONER_COPIES = 2
-CGLS_GRIDS = 16
+#: CGLS: grid-sized arrays alive at once with the stencil Liouvillian (its u⊗v temporaries);
+#: fitted to peaks of 43–66 MB at N = 40 and 93–98 MB at N = 60 (fresh processes, loaded 2-core CPU)
+CGLS_GRIDS = 28
 #: rate equations: float64 (n_J, N+1) grids; LU bytes per state; window states per unit N
 RATES_GRIDS = 6
 RATES_LU_BYTES_PER_STATE = 1600

@@ -498,23 +498,24 @@ def sweep_finite(
     takes no initial guess (the rate equations) drops the warm start.
     """
     from .dicke.layout import DickeLayout
-    from .dicke.solve import METHODS, batch_method, trace_weight
+    from .dicke.solve import SOLVERS, Auto, Solver, batch_method, trace_weight
     from .model import validate_N
     from .resources import check_memory
 
     N = validate_N(N, minimum=2)
     models = as_batch(models_or_grid)
     method = steady_state_options.get("method", "auto")
-    if method == "auto":
+    if isinstance(method, Auto) or (isinstance(method, str) and method == "auto"):
         method = batch_method(N, models)
-    warm_start = warm_start and method != "rates"  # the rate equations take no initial guess
+    name = method.name if isinstance(method, Solver) else method
+    warm_start = warm_start and name != "rates"  # the rate equations take no initial guess
     options = tuple(sorted({**steady_state_options, "method": method}.items()))
     chunk_size = validate.integer("chunk_size", chunk_size if chunk_size is not None else (16 if warm_start else 64), 1)
     n_dev = 1 if warm_start else len(jax.devices() if devices is None else devices)
-    per_device = 1 if warm_start or method == "rates" else -(-min(chunk_size, math.prod(models.shape)) // n_dev)
-    if method == "rates" or method in METHODS:
-        check_memory(N, method, batch=per_device, enabled=steady_state_options.get("memory_check", True),
-                     what=f"sweep_finite(N={N}, method={method!r})")
+    per_device = 1 if warm_start or name == "rates" else -(-min(chunk_size, math.prod(models.shape)) // n_dev)
+    if name in SOLVERS:
+        check_memory(N, name, batch=per_device, enabled=steady_state_options.get("memory_check", True),
+                     what=f"sweep_finite(N={N}, method={name!r})")
     if not warm_start:
         result = sweep(FinitePoint(N, options), models, chunk_size=chunk_size, devices=devices, progress=progress)
     else:
@@ -523,4 +524,4 @@ def sweep_finite(
         result = sweep_sequential(
             FiniteWarmStep(N, options), models, trace_weight(DickeLayout(N)), chunk_size=chunk_size, progress=progress
         )
-    return dataclasses.replace(result, solver=method)
+    return dataclasses.replace(result, solver=name)

@@ -150,7 +150,7 @@ _MEASURE = textwrap.dedent("""
 def test_estimate_bounds_measured_peak_memory(method, N, h):
     """Peak resident memory (VmHWM) a fresh process adds during the solve: the estimate is
     above it (it is a bound to refuse on) and within a factor 2 of it (measured on a 2-core
-    CPU: cgls N = 40 50–52 MB vs 64 MB estimated; rates N = 800 239–244 MB vs 327 MB; GMRES,
+    CPU: cgls N = 40 43–66 MB vs 72 MB estimated; rates N = 800 239–244 MB vs 327 MB; GMRES,
     slower to compile, in benchmarks/memory.py: 244 MB vs 293 MB at N = 40)."""
     r = subprocess.run([sys.executable, "-c", _MEASURE, method, str(N), str(h)], capture_output=True,
                        text=True, timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})

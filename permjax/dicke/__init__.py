@@ -9,10 +9,9 @@ from .liouvillian import (
     liouvillian_h0,
     liouvillian_mixing,
 )
-from .solve import METHODS, ConvergenceError, KrylovResult, mi_finite, register_method, steady_state
+from .solve import (CGLS, GMRES, SOLVERS, Auto, ConvergenceError, Direct, KrylovResult, Rates, Solver, mi_finite,
+                    steady_state)
 from .state import DickeState, Diagnostics, magnetization, mutual_information, total_entropy
-from . import fast  # noqa: E402,F401  registers steady_state(method="gmres")
-from . import direct  # noqa: E402,F401  registers steady_state(method="direct")
 
 __all__ = [
     "DickeLayout",
@@ -20,8 +19,13 @@ __all__ = [
     "Diagnostics",
     "ConvergenceError",
     "KrylovResult",
-    "METHODS",
-    "register_method",
+    "Solver",
+    "CGLS",
+    "GMRES",
+    "Direct",
+    "Rates",
+    "Auto",
+    "SOLVERS",
     "liouvillian",
     "liouvillian_adjoint",
     "liouvillian_h0",

@@ -25,7 +25,7 @@ import scipy.sparse.linalg as spla
 
 from ..host import host_call
 from .layout import DickeLayout
-from .solve import KrylovResult, register_method, trace_weight
+from .solve import KrylovResult, trace_weight
 
 
 def liouvillian_matrix(weights, u, v, groups, layout: DickeLayout) -> sp.csr_matrix:
@@ -101,10 +101,8 @@ def _host_solve(groups, layout: DickeLayout, transposed: bool):
     return f
 
 
-@register_method("direct")
-def direct(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
-    """``steady_state(method="direct")``: sparse LU of the assembled augmented operator."""
-    del rmatvec, x0, maxiter
+def direct(matvec, b, *, context) -> KrylovResult:
+    """``steady_state(method=Direct())``: sparse LU of the assembled augmented operator."""
     L = context.liouvillian
     fn = _host_solve(L.groups, context.layout, context.transposed)
     (x,) = host_call(fn, (jax.ShapeDtypeStruct(b.shape, jnp.complex128),), jax.lax.stop_gradient(L.weights),

@@ -22,7 +22,7 @@ import jax.numpy as jnp
 
 from .liouvillian import dicke_liouvillian
 from .precondition import conserving_preconditioner
-from .solve import KrylovResult, register_method, trace_weight
+from .solve import KrylovResult, trace_weight
 
 #: smallest Krylov basis between restarts (memory: restart+1 grid-sized complex arrays)
 DEFAULT_RESTART = 20
@@ -117,14 +117,13 @@ def gmres(matvec, psolve, b, x0, *, tol, maxiter, restart=DEFAULT_RESTART):
     return KrylovResult(x, k, res)
 
 
-@register_method("gmres")
-def gmres_conserving(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
-    """``steady_state(method="gmres")``: GMRES preconditioned by the exact inverse of the
-    q-conserving part."""
-    del rmatvec
+def gmres_conserving(matvec, b, x0, *, tol, maxiter, context, restart=None) -> KrylovResult:
+    """``steady_state(method=GMRES())``: GMRES preconditioned by the exact inverse of the
+    q-conserving part (``restart``: the basis size, default ``krylov_restart(layout)``)."""
     layout = context.layout
     L = context.liouvillian if context.liouvillian is not None else dicke_liouvillian(context.model, layout)
     with jax.ensure_compile_time_eval():  # w is static: keep it a concrete array
         w = trace_weight(layout)
     P = conserving_preconditioner(L, layout, w, transposed=context.transposed)
-    return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter, restart=krylov_restart(layout))
+    return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter,
+                 restart=krylov_restart(layout) if restart is None else restart)

@@ -7,9 +7,11 @@ A ρ = w  ⇔  (L ρ = 0 and Tr ρ = 1). The default method, ``"cgls"``, is conj
 the normal equation A†A ρ = A†w (the paper's CG on L†L with the trace fixed), in its
 least-squares form CGLS, which keeps the residual r = w − Aρ explicitly.
 
-Methods form a registry: ``register_method(name)(fn)`` adds one, with signature
+Methods are small objects carrying their options (``Solver``: ``CGLS``, ``GMRES``, ``Direct``,
+``Rates``, and ``Auto``, the one rule that picks among them); ``steady_state(method=...)`` takes
+one, or its name. A Krylov solver is called as
 
-    fn(matvec, rmatvec, b, x0, *, tol, maxiter, context) -> KrylovResult
+    solver(matvec, rmatvec, b, x0, maxiter, context) -> KrylovResult
 
 solving ``matvec(x) = b`` (``rmatvec`` is the adjoint; ``context`` carries the layout, the model
 and whether this is the transposed solve of reverse-mode differentiation, for preconditioners).
@@ -23,7 +25,7 @@ from __future__ import annotations
 
 import functools
 import warnings
-from typing import Callable, NamedTuple
+from typing import ClassVar, NamedTuple
 
 import equinox as eqx
 import jax
@@ -58,19 +60,6 @@ class SolveContext(NamedTuple):
     liouvillian: DickeLiouvillian | None = None
 
 
-METHODS: dict[str, Callable] = {}
-
-
-def register_method(name: str):
-    """Decorator adding a Krylov solver to ``steady_state(method=name)``."""
-
-    def deco(fn):
-        METHODS[name] = fn
-        return fn
-
-    return deco
-
-
 def _vdot(a, b):
     return jnp.vdot(a, b)
 
@@ -79,7 +68,6 @@ def _norm(a):
     return jnp.sqrt(jnp.real(jnp.vdot(a, a)))
 
 
-@register_method("cgls")
 def cgls(matvec, rmatvec, b, x0, *, tol, maxiter, context=None) -> KrylovResult:
     """CGLS: conjugate gradients on A†A x = A†b, stopping when ‖b − A x‖ ≤ tol ‖b‖.
 
@@ -132,28 +120,122 @@ def rates_available(model) -> bool:
     return bool(supports(model)) if supports is not None else isinstance(model, LMG)
 
 
-def auto_method(N: int, model=None, gmres_from_N: int = GMRES_FROM_N, *, block: str = "all") -> str:
-    """What ``method="auto"`` resolves to — the one rule, from the model's structure and N.
+class Solver(eqx.Module):
+    """A steady-state method with its options: a static, hashable pytree (a jit static argument).
 
-    * L conserves q = M − M′ (``is_q_conserving``: concrete coefficients, every model of a
-      batch) → the steady state is diagonal: ``"rates"`` where the rate equations serve the
-      model (``rates_available``), else ``"gmres"``, whose preconditioner is then the exact
-      inverse (one iteration);
-    * otherwise ``"gmres"`` from N = ``gmres_from_N`` (warm solves beat CGLS from N ≈ 20, a first
-      call with its compile from N ≈ 50, benchmarks/reach.py) and ``"cgls"`` below;
-    * ``block="symmetric"``: ``"direct"`` (one (N+1)² block, a 2-D stencil: sparse LU).
-
-    ``model``: a PIModel or family point (a batch is fine), or ``None`` when it varies (traced);
-    for the LMG family a value of h alone is accepted (the other parameters then play no role).
+    Attributes:
+        tol: relative residual ‖w − Aρ‖/‖w‖ of the augmented system at which to stop (≥ 1e-14).
+        maxiter: iteration cap (``None``: ``max(2000, 4 Σ_J(2J+1)²)``).
     """
-    if model is not None and not isinstance(model, PIModel) and not hasattr(model, "to_model"):
-        model = LMG(1.0, model, 1.0, 1.0)  # a value of LMG's h
-    conserving = model is not None and is_q_conserving(model)
-    if block == "symmetric":
-        return "direct"
-    if conserving:
-        return "rates" if rates_available(model) else "gmres"
-    return "gmres" if N >= gmres_from_N and "gmres" in METHODS else "cgls"
+
+    tol: float = eqx.field(default=1e-12, static=True)
+    maxiter: int | None = eqx.field(default=None, static=True)
+    name: ClassVar[str] = ""
+
+    def __call__(self, matvec, rmatvec, b, x0, maxiter: int, context: SolveContext) -> KrylovResult:
+        raise ValueError(f"the {self.name!r} method is not a Krylov solve of the full blocks")
+
+
+class CGLS(Solver):
+    """Conjugate gradients on the normal equation A†A ρ = A†w (the paper's method)."""
+
+    name: ClassVar[str] = "cgls"
+
+    def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
+        return cgls(matvec, rmatvec, b, x0, tol=self.tol, maxiter=maxiter)
+
+
+class GMRES(Solver):
+    """Restarted GMRES preconditioned by the exact inverse of the q-conserving part of L (fast.py).
+
+    Attributes:
+        restart: Krylov basis between restarts (``None``: as large as 512 MiB allows, 20–60).
+    """
+
+    restart: int | None = eqx.field(default=None, static=True)
+    name: ClassVar[str] = "gmres"
+
+    def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
+        from .fast import gmres_conserving
+
+        return gmres_conserving(matvec, b, x0, tol=self.tol, maxiter=maxiter, context=context, restart=self.restart)
+
+
+class Direct(Solver):
+    """Sparse LU of the assembled augmented operator on the host (direct.py); for the symmetric block."""
+
+    name: ClassVar[str] = "direct"
+
+    def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
+        from .direct import direct
+
+        return direct(matvec, b, context=context)
+
+
+class Rates(Solver):
+    """The population (rate) equations of a q-conserving model (rates.py): a diagonal state."""
+
+    name: ClassVar[str] = "rates"
+
+
+class Auto(Solver):
+    """The one rule for ``method="auto"``: ``select`` picks a solver from the model's structure and N.
+
+    Attributes:
+        gmres_from_N: N from which GMRES replaces CGLS for a model that changes q (one solve:
+            ``GMRES_FROM_N``; many solves at one N sharing a compile: ``SWEEP_GMRES_FROM_N``).
+    """
+
+    gmres_from_N: int = eqx.field(default=GMRES_FROM_N, static=True)
+    name: ClassVar[str] = "auto"
+
+    def select(self, N: int, model=None, block: str = "all") -> Solver:
+        """* ``block="symmetric"``: ``Direct`` (one (N+1)² block, a 2-D stencil: sparse LU);
+        * L conserves q = M − M′ (``is_q_conserving``: concrete coefficients, every model of a
+          batch) → the steady state is diagonal: ``Rates`` where the rate equations serve the
+          model (``rates_available``), else ``GMRES``, whose preconditioner is then the exact
+          inverse (one iteration);
+        * otherwise ``GMRES`` from N = ``gmres_from_N`` (warm solves beat CGLS from N ≈ 20, a
+          first call with its compile from N ≈ 50, benchmarks/reach.py) and ``CGLS`` below.
+
+        ``model``: a PIModel or family point (a batch is fine), or ``None`` when it varies
+        (traced); for the LMG family a value of h alone is accepted.
+        """
+        if model is not None and not isinstance(model, PIModel) and not hasattr(model, "to_model"):
+            model = LMG(1.0, model, 1.0, 1.0)  # a value of LMG's h
+        if block == "symmetric":
+            cls = Direct
+        elif model is not None and is_q_conserving(model):
+            cls = Rates if rates_available(model) else GMRES
+        else:
+            cls = GMRES if N >= self.gmres_from_N else CGLS
+        return cls(tol=self.tol, maxiter=self.maxiter)
+
+
+#: the solvers by name (``steady_state(method=name)``, ``--method``)
+SOLVERS = {cls.name: cls for cls in (Auto, CGLS, GMRES, Direct, Rates)}
+
+
+def as_solver(method="auto", tol=None, maxiter=None) -> Solver:
+    """A ``Solver`` from a name in ``SOLVERS`` (with ``tol``, ``maxiter``) or a ``Solver`` itself
+    (whose options are its own: giving ``tol``/``maxiter`` too is an error); options validated."""
+    if isinstance(method, Solver):
+        if tol is not None or maxiter is not None:
+            raise ValueError("give tol and maxiter on the solver object, not beside it")
+        solver = method
+    elif isinstance(method, str) and method in SOLVERS:
+        solver = SOLVERS[method](tol=1e-12 if tol is None else tol, maxiter=maxiter)
+    else:
+        raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(SOLVERS)} or a Solver object")
+    tol = validate.tolerance(solver.tol)
+    maxiter = None if solver.maxiter is None else validate.integer("maxiter", solver.maxiter, 1)
+    return eqx.tree_at(lambda s: (s.tol, s.maxiter), solver, (float(tol), maxiter),
+                       is_leaf=lambda x: x is None) if (tol, maxiter) != (solver.tol, solver.maxiter) else solver
+
+
+def auto_method(N: int, model=None, gmres_from_N: int = GMRES_FROM_N, *, block: str = "all") -> str:
+    """The name of the solver ``method="auto"`` resolves to (``Auto(gmres_from_N).select``)."""
+    return Auto(gmres_from_N=gmres_from_N).select(N, model, block).name
 
 
 def batch_method(N: int, model=None, *, block: str = "all") -> str:
@@ -166,8 +248,8 @@ def default_maxiter(layout: DickeLayout) -> int:
     return max(2000, 4 * layout.n_unknowns)
 
 
-@functools.partial(jax.jit, static_argnames=("layout", "method", "tol", "maxiter", "on_failure"))
-def _solve_full(model: PIModel, vectors, x0, *, layout: DickeLayout, method: str, tol: float, maxiter: int,
+@functools.partial(jax.jit, static_argnames=("layout", "solver", "maxiter", "on_failure"))
+def _solve_full(model: PIModel, vectors, x0, *, layout: DickeLayout, solver: Solver, maxiter: int,
                 on_failure: str = "raise"):
     """Jitted core: the steady state on ``layout``, differentiable in ``model`` (implicitly).
     ``vectors``: the Liouvillian's stencil vectors, passed as arguments (never folded constants)."""
@@ -177,7 +259,7 @@ def _solve_full(model: PIModel, vectors, x0, *, layout: DickeLayout, method: str
     def augmented(rho):
         return L(rho) + w * block_trace(rho, layout)
 
-    solver = METHODS[method]
+    tol, method = solver.tol, solver.name
     # A maps the valid entries (|M|, |M′| ≤ J) to themselves and annihilates padding; a
     # right-hand side (e.g. a cotangent) is projected onto the valid entries, exactly.
     valid = jnp.asarray(layout.block_mask, dtype=jnp.complex128)
@@ -185,14 +267,12 @@ def _solve_full(model: PIModel, vectors, x0, *, layout: DickeLayout, method: str
 
     def solve(mv, b):
         b = b * valid
-        res = solver(mv, adjoint(mv, b), b, x0, tol=tol, maxiter=maxiter,
-                     context=SolveContext(layout, model, False, L))
+        res = solver(mv, adjoint(mv, b), b, x0, maxiter, SolveContext(layout, model, False, L))
         return res.x, (res.iterations, res.residual)
 
     def transpose_solve(vm, c):
         c = c * valid
-        res = solver(vm, adjoint(vm, c), c, jnp.zeros_like(c), tol=tol, maxiter=maxiter,
-                     context=SolveContext(layout, model, True, L))
+        res = solver(vm, adjoint(vm, c), c, jnp.zeros_like(c), maxiter, SolveContext(layout, model, True, L))
         x = _flag_traced(res.x, res.residual <= 10 * tol, res.residual, res.iterations, on_failure,
                          f"adjoint (gradient) solve of steady_state(N={N}, method={method!r}) "
                          f"did not converge within maxiter={maxiter}")
@@ -238,8 +318,8 @@ def _check(x, diag: Diagnostics, on_failure: str, msg: str):
     return x, diag
 
 
-def steady_state(N, model, *, tol: float = 1e-12, maxiter: int | None = None,
-                 method: str = "auto", on_failure: str = "raise", x0=None, block: str = "all",
+def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = None,
+                 method: str | Solver = "auto", on_failure: str = "raise", x0=None, block: str = "all",
                  memory_check: bool = True) -> DickeState:
     """The steady state of a qubit PIModel (or family point, e.g. ``LMG``) for N qubits in the
     Dicke basis (SPEC §3, §6).
@@ -252,13 +332,15 @@ def steady_state(N, model, *, tol: float = 1e-12, maxiter: int | None = None,
         N: number of qubits, an integer ≥ 2 (static: each N compiles once).
         model: a ``PIModel`` with d = 2 or a family point, scalar coefficients (``jax.vmap``
             over a batch). d > 2: ``NotImplementedError`` (the mean field, ``mi_thermo``, covers it).
-        tol: relative residual ‖w − Aρ‖/‖w‖ of the augmented system at which to stop.
-        maxiter: iteration cap (default ``max(2000, 4 Σ_J(2J+1)²)``).
-        method: ``"auto"`` (``auto_method``: the rate equations or GMRES for a q-conserving
-            model, else GMRES for N ≥ ``GMRES_FROM_N`` and CGLS below); ``"rates"``: the
-            population equations of a q-conserving model (LMG at h = 0: Eqs. 30–31), a diagonal
-            state that reaches large N — use it explicitly inside jit/vmap, where coefficients
-            are traced; or any Krylov method name in ``METHODS`` (full blocks).
+        tol: relative residual ‖w − Aρ‖/‖w‖ of the augmented system at which to stop
+            (default 1e-12; with a name as ``method``).
+        maxiter: iteration cap (default ``max(2000, 4 Σ_J(2J+1)²)``; with a name as ``method``).
+        method: a ``Solver`` object carrying its options (``CGLS()``, ``GMRES(restart=40)``,
+            ``Direct()``, ``Rates()``, ``Auto()``) or its name in ``SOLVERS``. ``"auto"``
+            (``Auto.select``): the rate equations or GMRES for a q-conserving model, else GMRES
+            for N ≥ ``GMRES_FROM_N`` and CGLS below; ``"rates"``: the population equations of a
+            q-conserving model (LMG at h = 0: Eqs. 30–31), a diagonal state that reaches large
+            N — use it explicitly inside jit/vmap, where coefficients are traced.
         on_failure: ``"raise"`` (``ConvergenceError``; inside jit an equinox runtime error) or
             ``"warn"`` (return with ``converged=False`` and a ``RuntimeWarning`` carrying the
             residual).
@@ -284,10 +366,11 @@ def steady_state(N, model, *, tol: float = 1e-12, maxiter: int | None = None,
                          "use jax.vmap over a batch of models")
     if on_failure not in ("raise", "warn"):
         raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
-    tol = validate.tolerance(tol)
+    solver = as_solver(method, tol, maxiter)
     model = _unique_structure(model, block)
-    if method == "auto":
-        method = auto_method(N, original if block == "all" else model, block=block)
+    if isinstance(solver, Auto):
+        solver = solver.select(N, original if block == "all" else model, block)
+    method, tol = solver.name, solver.tol
     if method == "rates":
         # traced coefficients: the rate equations check what they can themselves (rates.py)
         concrete = all(_is_concrete(x) for x in jax.tree.leaves(model))
@@ -296,12 +379,10 @@ def steady_state(N, model, *, tol: float = 1e-12, maxiter: int | None = None,
                              + ("the LMG family" if _rates_scope() is None else _rates_scope())
                              + " with block='all'; use method='gmres'")
         return _rates_state(N, original, tol, on_failure, memory_check)
-    if method not in METHODS:
-        raise ValueError(f"unknown steady-state method {method!r}; available: {sorted(METHODS) + ['rates']}")
     if block == "all":
         check_memory(N, method, enabled=memory_check)
     layout = DickeLayout(N, block == "symmetric")
-    maxiter = default_maxiter(layout) if maxiter is None else validate.integer("maxiter", maxiter, 1)
+    maxiter = default_maxiter(layout) if solver.maxiter is None else solver.maxiter
     if x0 is None:
         x0 = trace_weight(layout)
     else:
@@ -309,8 +390,8 @@ def steady_state(N, model, *, tol: float = 1e-12, maxiter: int | None = None,
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
     u, v, _, _ = stencil_arrays(model, layout)
-    rho, diag = _solve_full(model, (jnp.asarray(u), jnp.asarray(v)), x0, layout=layout, method=method,
-                            tol=float(tol), maxiter=maxiter, on_failure=on_failure)
+    rho, diag = _solve_full(model, (jnp.asarray(u), jnp.asarray(v)), x0, layout=layout, solver=solver,
+                            maxiter=maxiter, on_failure=on_failure)
     rho, diag = _check(rho, diag, on_failure,
                        f"steady_state(N={N}, method={method!r}) did not converge within maxiter={maxiter}")
     return DickeState(rho, diag, N, layout.symmetric)
