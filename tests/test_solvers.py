@@ -1,0 +1,44 @@
+"""Steady-state solvers as objects carrying their options (permjax.dicke.solve)."""
+
+import numpy as np
+import pytest
+
+import bruteforce as bf
+import permjax
+from permjax.dicke import CGLS, GMRES, SOLVERS, Auto, Direct, Rates
+
+
+def test_solver_objects_carry_their_options_and_agree_with_the_brute_force():
+    N, model = 5, permjax.LMG(3.0, 0.5, 1.68, 1.0)
+    ref = bf.mutual_information(bf.lmg_steady_state(N, 3.0, 0.5, 1.68, 1.0), N) / N
+    by_name = permjax.steady_state(N, model, method="gmres", tol=1e-11)
+    by_object = permjax.steady_state(N, model, method=GMRES(tol=1e-11, restart=8))
+    loose = permjax.steady_state(N, model, method=CGLS(tol=1e-6))
+    for st, atol in ((by_name, 1e-10), (by_object, 1e-10), (loose, 1e-5)):
+        assert abs(float(permjax.mutual_information(st)) / N - ref) < atol
+    assert float(by_object.diagnostics.residual) < 1e-10 and float(loose.diagnostics.residual) < 1e-5
+    # a short restart takes more iterations than the default basis
+    assert int(by_object.diagnostics.iterations) >= int(by_name.diagnostics.iterations)
+
+
+def test_auto_is_the_rule_and_names_map_to_objects():
+    lmg0, lmg = permjax.LMG(3.0, 0.0, 1.68, 1.0), permjax.LMG(3.0, 0.5, 1.68, 1.0)
+    assert isinstance(Auto().select(10, lmg0), Rates)
+    assert isinstance(Auto().select(10, lmg), CGLS) and isinstance(Auto().select(60, lmg), GMRES)
+    assert isinstance(Auto(gmres_from_N=20).select(20, lmg), GMRES)
+    collective = permjax.PIModel(2, hamiltonian=[(1.0, permjax.sigma_x / 2)], collective=[(1.0, permjax.sigma_minus)])
+    assert isinstance(Auto().select(10, collective, block="symmetric"), Direct)
+    assert Auto(tol=1e-9, maxiter=50).select(10, lmg) == CGLS(tol=1e-9, maxiter=50)
+    assert set(SOLVERS) == {"auto", "cgls", "gmres", "direct", "rates"}
+
+
+def test_bad_solver_arguments():
+    model = permjax.LMG()
+    with pytest.raises(ValueError, match="on the solver object"):
+        permjax.steady_state(4, model, method=GMRES(), tol=1e-10)
+    with pytest.raises(ValueError, match="unknown steady-state method"):
+        permjax.steady_state(4, model, method="lu")
+    with pytest.raises(ValueError, match="float64"):
+        permjax.steady_state(4, model, method=CGLS(tol=1e-30))
+    with pytest.raises(ValueError, match="maxiter"):
+        permjax.steady_state(4, model, method=CGLS(maxiter=2.5))
