@@ -71,15 +71,7 @@ ATOM = """
 """
 
 
-def eq18_numpy(Gamma, gamma=1.0):
-    """Eq. 18 in numpy: b(γ/Γ) − b(√((γ/Γ)² + 2γ(Γ−γ)/Γ²)) for Γ > γ."""
-
-    def b(x):
-        p, q = (1 + x) / 2, (1 - x) / 2
-        return -p * np.log(p) - q * np.log(q)
-
-    mz = gamma / Gamma
-    return b(mz) - b(np.sqrt(mz**2 + 2 * gamma * (Gamma - gamma) / Gamma**2))
+from analytic import eq18_numpy  # noqa: E402
 
 
 def write(tmp_path, text, name="model.toml"):
