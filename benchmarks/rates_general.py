@@ -23,18 +23,11 @@ import permjax
 from permjax import LMG, PIModel, sigma_minus, sigma_plus, sigma_x, sigma_z
 from permjax.dicke.rates import steady_populations
 
+from bench_groundstate import median_time  # noqa: E402  (one timing helper for the benchmarks)
+
 GENERAL = PIModel(2, hamiltonian=[(0.7, sigma_z, sigma_z)], collective=[(2.5, sigma_minus), (0.4, sigma_plus)],
                   local=[(1.0, sigma_plus), (0.1, sigma_minus), (0.2, sigma_z)])
 BASELINE = LMG(3.0, 0.0, 1.68, 1.0)
-
-
-def median_time(f, repeat):
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
 
 
 def rates_rows(Ns):

@@ -341,14 +341,6 @@ def test_symmetric_block_direct_at_larger_N_and_its_gradient():
     fd = (f(0.8 + 1e-5) - f(0.8 - 1e-5)) / 2e-5
     assert float(g) == pytest.approx(float(fd), rel=1e-6)
 
-    def f(om):
-        m = PIModel(2, hamiltonian=[(om, sigma_x / 2)], collective=[(1.0, sigma_minus)])
-        return mi_finite(12, m, block="symmetric", method="direct")
-
-    g = jax.grad(f)(0.8)
-    fd = (f(0.8 + 1e-5) - f(0.8 - 1e-5)) / 2e-5
-    assert float(g) == pytest.approx(float(fd), rel=1e-6)
-
 
 def test_population_generator_is_eq_30_for_lmg_at_h0():
     from permjax.dicke.direct import population_generator
