@@ -1,11 +1,17 @@
 """permjax: multipartite correlations in permutation-invariant open quantum systems.
 
-float64 is switched on at import: entropies near pure states need it.
+float64 is switched on at import: entropies near pure states need it. JAX's persistent
+compilation cache is switched on in a user cache folder (``permjax.compilation``; opt out with
+``PERMJAX_COMPILATION_CACHE=0``).
 """
 
 import jax
 
 jax.config.update("jax_enable_x64", True)
+
+from . import compilation  # noqa: E402
+
+compilation.enable()
 
 from .dicke import DickeState, magnetization, mi_finite, mutual_information, steady_state  # noqa: E402
 from .dicke.correlations import correlation, power_spectrum  # noqa: E402

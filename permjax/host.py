@@ -15,6 +15,7 @@ values (inside ``custom_jvp`` / ``custom_vjp`` rules or under ``stop_gradient``)
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
 from typing import Callable
@@ -155,3 +156,25 @@ def host_check(x, fn: Callable, *args):
         return leaf + z.astype(leaf.dtype)
 
     return jax.tree.map(tie, x)
+
+
+@contextlib.contextmanager
+def static_checks_only():
+    """Trace with equinox's runtime checks (``eqx.error_if``) turned into NaN substitutions
+    instead of host callbacks, so the compiled program has none and JAX's persistent cache
+    keeps it. For code whose runtime checks cannot fire: diffrax's checks of ``SaveAt(ts)``
+    (increasing, inside [t0, t1]) on grids built increasing, with ``throw=False``."""
+    try:
+        from equinox import _errors
+    except ImportError:  # pragma: no cover - another equinox layout: keep its callbacks
+        yield
+        return
+    if not hasattr(_errors, "EQX_ON_ERROR"):  # pragma: no cover
+        yield
+        return
+    saved = _errors.EQX_ON_ERROR
+    _errors.EQX_ON_ERROR = "nan"
+    try:
+        yield
+    finally:
+        _errors.EQX_ON_ERROR = saved

@@ -43,10 +43,10 @@ import numpy as np
 
 from .. import linalg
 from ..entropy import binary_entropy, bloch_norm, von_neumann_entropy
-from ..host import host_check
+from ..host import host_check, static_checks_only
 from ..models.families import Family
 from ..models.operators import gell_mann, sigma_minus, sigma_plus, sigma_x, sigma_y
-from ..models.pimodel import LocalJump, PIModel, as_model
+from ..models.pimodel import LocalJump, PIModel, as_model, is_concrete as _is_concrete
 from .drift import DriftPolynomial, _static, _structure_tensors, _terms, drift_polynomial
 
 FIXED_POINT = 0
@@ -906,23 +906,36 @@ def _warn_labelled(index, *args):
     _warn(_LABELS[int(np.ravel(index)[0])], *args)
 
 
-@functools.partial(jax.jit, static_argnums=(5, 6, 7))
-def _mi_thermo_jit(f: DriftPolynomial, unit, anchor, values, names_index, d, opts: ThermoOptions,
-                   starts_key) -> ThermoResult:
+@functools.partial(jax.jit, static_argnums=(3, 4, 5))
+def _mi_thermo_jit(f: DriftPolynomial, unit, anchor, d, opts: ThermoOptions, starts_key) -> ThermoResult:
     # the model enters only through its drift's coefficients (a, B, C) and κ: every model of the
-    # same d shares one compilation
+    # same d shares one compilation, free of host callbacks (so the persistent cache keeps it)
+    with static_checks_only():
+        return _mi_thermo_traced(f, unit, anchor, d, opts, starts_key)
+
+
+def _mi_thermo_traced(f, unit, anchor, d, opts, starts_key):
     starts = jnp.asarray(np.asarray(starts_key, dtype=float))
     shape = unit.shape
     if shape == ():
-        res = _mi_thermo_single(f, unit, anchor, d, starts, opts)
-    else:
-        flat = jax.tree.map(lambda a, k: a.reshape((-1,) + a.shape[a.ndim - k:]), (f, unit, anchor),
-                            (DriftPolynomial(1, 2, 3), 0, 0))
-        res = jax.vmap(_mi_thermo_single, in_axes=(0, 0, 0, None, None, None))(*flat, d, starts, opts)
-        res = jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), res)
+        return _mi_thermo_single(f, unit, anchor, d, starts, opts)
+    flat = jax.tree.map(lambda a, k: a.reshape((-1,) + a.shape[a.ndim - k:]), (f, unit, anchor),
+                        (DriftPolynomial(1, 2, 3), 0, 0))
+    res = jax.vmap(_mi_thermo_single, in_axes=(0, 0, 0, None, None, None))(*flat, d, starts, opts)
+    return jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), res)
+
+
+def _report(res: ThermoResult, names, values) -> ThermoResult:
+    """Warn about unresolved points and coexisting attractors: in Python on concrete results,
+    through a host callback tied to the result inside traced code."""
+    flags = (res.kind, res.finished, res.residual, res.floquet_max, res.n_attractors)
+    if all(_is_concrete(x) for x in jax.tree.leaves((flags, values))):
+        _warn(names, *flags, *values)
+        return res
+    shape = res.kind.shape
     # host_check: no declared effect (batched while_loops accept it), safe on several host devices
-    return host_check(res, _warn_labelled, jnp.broadcast_to(names_index, shape), res.kind, res.finished,
-                      res.residual, res.floquet_max, res.n_attractors, *(jnp.broadcast_to(v, shape) for v in values))
+    return host_check(res, _warn_labelled, jnp.broadcast_to(_label_index(names), shape), *flags,
+                      *(jnp.broadcast_to(v, shape) for v in values))
 
 
 def mi_thermo(model, **options) -> ThermoResult:
@@ -961,6 +974,5 @@ def mi_thermo(model, **options) -> ThermoResult:
                      DriftPolynomial(1, 2, 3))
     unit = jnp.broadcast_to(rate_unit(model), shape)
     anchor = jnp.broadcast_to(sum(jax.tree.leaves(model)), shape)
-    names, values = _labels(point)
-    return _mi_thermo_jit(f, unit, anchor, tuple(values), _label_index(names), model.d, opts,
-                          tuple(map(tuple, starts.tolist())))
+    res = _mi_thermo_jit(f, unit, anchor, model.d, opts, tuple(map(tuple, starts.tolist())))
+    return _report(res, *_labels(point))
