@@ -11,7 +11,10 @@ growth exponent is the log-log slope of the warm solve time over the N ≥ 40 ro
 table, writes benchmarks/results/reach.json.
 
     python3 benchmarks/reach.py [--N 20 40 ...] [--piqs-max 80] [--cgls-max 60]
-                                [--rates-N 400 2000 10000] [--gpu]
+                                [--rates-N 400 2000 10000] [--grad-N 160] [--gpu]
+
+``--grad-N``: in one fresh process per N, the warm ``jax.value_and_grad`` of I_M/N w.r.t. Γ
+against the warm forward solve (``mi_finite``) at the same N.
 """
 
 import argparse
@@ -72,6 +75,29 @@ def _piqs(N, out):
     finite._piqs(N, out)
 
 
+def _grad(N, out):
+    import jax
+
+    import permjax
+
+    def mi(G):
+        return permjax.mi_finite(N, permjax.LMG(MODEL["J"], MODEL["h"], G, MODEL["gamma"]), method="gmres")
+
+    forward, both = jax.jit(mi), jax.jit(jax.value_and_grad(mi))
+    G = MODEL["Gamma"]
+    times = {}
+    for name, fn in (("forward", forward), ("value_and_grad", both)):
+        t0 = time.perf_counter()
+        jax.block_until_ready(fn(G))
+        first = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        val = jax.block_until_ready(fn(G + 1e-3))
+        times[name] = dict(first_s=first, warm_s=time.perf_counter() - t0)
+    out.put(dict(**{f"{k}_{q}": v for k, d in times.items() for q, v in d.items()},
+                 ratio=times["value_and_grad"]["warm_s"] / times["forward"]["warm_s"],
+                 mi=float(val[0]), dmi_dGamma=float(val[1]), peak_mb=vm_hwm_mb()))
+
+
 def _rates(N, out):
     import jax
 
@@ -120,6 +146,7 @@ def main():
     ap.add_argument("--piqs-max", type=int, default=80)
     ap.add_argument("--cgls-max", type=int, default=60)
     ap.add_argument("--rates-N", type=int, nargs="*", default=[400, 2000, 10000])
+    ap.add_argument("--grad-N", type=int, nargs="*", default=[])
     ap.add_argument("--timeout", type=int, default=900)
     ap.add_argument("--gpu", action="store_true", help="run on the default (GPU) backend and record it")
     args = ap.parse_args()
@@ -136,6 +163,7 @@ def main():
         rows.append(row)
         print(f"N={N} done: {row}", file=sys.stderr, flush=True)
     rates = [dict(N=N, rates=finite.run_isolated(_rates, N, args.timeout)) for N in args.rates_N]
+    grads = [dict(N=N, grad=finite.run_isolated(_grad, N, args.timeout)) for N in args.grad_N]
     devices = next((r["gmres"]["devices"] for r in rows if "devices" in r["gmres"]), None)
 
     print(f"finite-N steady state, LMG {MODEL}; devices {devices}; relative residual target 1e-10")
@@ -163,14 +191,23 @@ def main():
         print(f"{r['N']:>6} | " + (f"{x['first_s']:>7.2f}s {x['solve_s']:>7.2f}s {x['window_states']:>9} "
                                    f"{x['residual']:>9.1e} {x['peak_mb']:>8.0f} {x['mi']:>14.10f}"
                                    if "error" not in x else x["error"]))
+    if grads:
+        print("\nvalue_and_grad of I_M/N w.r.t. Γ against the forward solve (warm, same process):")
+        print(f"{'N':>6} | {'forward':>8} {'v&g':>8} {'ratio':>6} | {'1st fwd':>8} {'1st v&g':>8} {'peak MB':>8}")
+        for r in grads:
+            x = r["grad"]
+            print(f"{r['N']:>6} | " + (f"{x['forward_warm_s']:>7.2f}s {x['value_and_grad_warm_s']:>7.2f}s "
+                                       f"{x['ratio']:>6.2f} | {x['forward_first_s']:>7.2f}s "
+                                       f"{x['value_and_grad_first_s']:>7.2f}s {x['peak_mb']:>8.0f}"
+                                       if "error" not in x else x["error"]))
     proj = {N: memory_projection(N) for N in (160, 400)}
     print("\nmemory of the dominant arrays (exact sizes; a projection for the GPU run, not a measurement):")
     for N, m in proj.items():
         print(f"  N={N}: preconditioner factors {m['factor_gib']:.2f} GiB, GMRES basis {m['krylov_gib']:.2f} GiB")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    path = os.path.join(HERE, "results", "reach.json")
+    path = os.path.join(HERE, "results", "reach_gpu.json" if args.gpu else "reach.json")
     with open(path, "w") as f:
-        json.dump(dict(model=MODEL, devices=devices, rows=rows, rates=rates, growth_exponent_solve=ex_solve,
+        json.dump(dict(model=MODEL, devices=devices, rows=rows, rates=rates, grads=grads, growth_exponent_solve=ex_solve,
                        growth_exponent_first=ex_first, memory_projection=proj), f, indent=1)
     print(f"wrote {path}")
 

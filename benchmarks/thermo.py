@@ -9,7 +9,10 @@ Measured (every timing after compilation, best of ``--repeats``):
     measured at h = 0 against Eq. 18 (exact); at h = 0.5 the baseline is compared with mi_thermo
     (whose agreement with event-located scipy cycles to ≤ 1e-12 is in tests/test_thermo.py).
 
-    python3 benchmarks/thermo.py [--points 1000] [--repeats 3]
+    python3 benchmarks/thermo.py [--points 1000] [--repeats 3] [--sweep-only] [--gpu]
+
+``--gpu`` runs on JAX's default backend (a GPU where present; otherwise the CPU is forced);
+``--sweep-only`` measures the vmapped sweeps alone (``--points`` may list several sizes).
 
 Prints a table and writes benchmarks/results/thermo.json.
 """
@@ -90,12 +93,42 @@ def scipy_zoo_average(model, xi0, kappa, transient=300.0, window=100.0):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--points", type=int, default=1000)
+    ap.add_argument("--points", type=int, nargs="+", default=[1000])
+    ap.add_argument("--sweep-only", action="store_true", help="only the vmapped sweeps")
+    ap.add_argument("--gpu", action="store_true", help="run on the default (GPU) backend and record it")
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--windows", default="100,1000", help="baseline averaging windows (comma-separated)")
     args = ap.parse_args()
-    rows, report = [], {"machine": "CPU", "jax": jax.__version__, "devices": str(jax.devices())}
+    if not args.gpu:
+        jax.config.update("jax_platforms", "cpu")
+    rows, report = [], {"backend": jax.default_backend(), "jax": jax.__version__, "devices": str(jax.devices())}
+    if not args.sweep_only:
+        single_points(args, rows, report)
+    report["sweep"] = []
+    for n in args.points:
+        models = LMG(3.0, 0.5, jnp.linspace(1.0, 4.0, n), 1.0).broadcast()
+        sweep = jax.jit(jax.vmap(permjax.mi_thermo))
+        t_sweep, c_sweep = best_time(lambda: sweep(models).mi, args.repeats)
+        res = sweep(models)
+        kinds = np.bincount(np.asarray(res.kind), minlength=3).tolist()
+        rec = {"points": n, "seconds": t_sweep, "compile_s": c_sweep, "points_per_s": n / t_sweep,
+               "kinds_fp_cycle_unresolved": kinds}
+        report["sweep"].append(rec)
+        rows.append((f"vmapped sweep, {n} points", f"{t_sweep:.2f} s", f"{n / t_sweep:.0f} points/s"))
+        rows.append(("  kinds (fixed point, cycle, not resolved)", str(kinds), f"first call (compiles) {c_sweep:.1f} s"))
 
+    width = max(len(r[0]) for r in rows)
+    print(f"permjax {permjax.__version__}, jax {jax.__version__}, {jax.devices()}")
+    for r in rows:
+        print(f"{r[0]:<{width}}  {r[1]:<28} {r[2]}")
+    RESULTS.mkdir(exist_ok=True)
+    name = "thermo_gpu.json" if args.gpu else "thermo.json"
+    (RESULTS / name).write_text(json.dumps(report, indent=1))
+    print(f"written to {RESULTS / name}")
+
+
+def single_points(args, rows, report):
+    """Single points and gradients (h = 0, 0.5), the zoo's defaults, and the scipy baselines."""
     forward = jax.jit(lambda p: permjax.mi_thermo(LMG(p[0], p[1], p[2], p[3])).mi)
     gradient = jax.jit(jax.grad(lambda p: permjax.mi_thermo(LMG(p[0], p[1], p[2], p[3])).mi))
     for h in (0.0, 0.5):
@@ -148,22 +181,6 @@ def main():
         rows.append((f"  scipy long average (window 100/κ)", f"|dev| {rec['scipy_deviation']:.1e}",
                      f"{tb:.2f} s = {tb / t_fwd:.0f}x permjax"))
 
-    models = LMG(3.0, 0.5, jnp.linspace(1.0, 4.0, args.points), 1.0).broadcast()
-    sweep = jax.jit(jax.vmap(permjax.mi_thermo))
-    t_sweep, c_sweep = best_time(lambda: sweep(models).mi, args.repeats)
-    kinds = np.bincount(np.asarray(sweep(models).kind), minlength=3).tolist()
-    report["sweep"] = {"points": args.points, "seconds": t_sweep, "compile_s": c_sweep,
-                       "per_point_s": t_sweep / args.points, "kinds_fp_cycle_unresolved": kinds}
-    rows.append((f"vmapped sweep, {args.points} points", f"{t_sweep:.2f} s", f"{t_sweep / args.points * 1e3:.2f} ms/point"))
-    rows.append(("  kinds (fixed point, cycle, not resolved)", str(kinds), f"first call (compiles) {c_sweep:.1f} s"))
-
-    width = max(len(r[0]) for r in rows)
-    print(f"permjax {permjax.__version__}, jax {jax.__version__}, {jax.devices()}")
-    for r in rows:
-        print(f"{r[0]:<{width}}  {r[1]:<28} {r[2]}")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "thermo.json").write_text(json.dumps(report, indent=1))
-    print(f"written to {RESULTS / 'thermo.json'}")
 
 
 if __name__ == "__main__":
