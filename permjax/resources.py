@@ -90,12 +90,12 @@ def _krylov_restart(N: int) -> int:
     return krylov_restart(DickeLayout(N))
 
 
-def _preconditioner_bytes(N: int) -> int:
+def _preconditioner_bytes(N: int, precision: str = "double") -> int:
     from .dicke.layout import DickeLayout
     from .dicke.precondition import sector_groups
 
     n_J = DickeLayout(N).n_J
-    return sum(16 * n_l * (q_hi - q_lo) * (n_J - j_lo) ** 2 for q_lo, q_hi, j_lo, n_l in sector_groups(N))
+    return sum((16 if precision == "double" else 8) * n_l * (q_hi - q_lo) * (n_J - j_lo) ** 2 for q_lo, q_hi, j_lo, n_l in sector_groups(N))
 
 
 def _rates_window_states(N: int) -> int:
@@ -105,9 +105,10 @@ def _rates_window_states(N: int) -> int:
     return max(full(RATES_FULL_BELOW), RATES_WINDOW_PER_N * N)
 
 
-def steady_state_memory(N: int, method: str, batch: int = 1) -> MemoryEstimate:
+def steady_state_memory(N: int, method: str, batch: int = 1, precision: str = "double") -> MemoryEstimate:
     """Estimated memory of ``steady_state(N, method=method)`` (``batch`` solves at once under
-    ``vmap``: the arrays scale with it, the compiled executable does not)."""
+    ``vmap``: the arrays scale with it, the compiled executable does not; ``precision``: the
+    GMRES preconditioner's factor storage)."""
     if method == "rates":
         from .dicke.layout import DickeLayout
 
@@ -120,7 +121,7 @@ def steady_state_memory(N: int, method: str, batch: int = 1) -> MemoryEstimate:
         parts = {
             "Krylov basis": (_krylov_restart(N) + 1) * G,
             "work grids": (GMRES_WORK_GRIDS + STENCIL_GRIDS) * G,
-            "preconditioner": PRECONDITIONER_COPIES * _preconditioner_bytes(N),
+            "preconditioner": PRECONDITIONER_COPIES * _preconditioner_bytes(N, precision),
         }
         compiled = int((51 + 2.64 * N + 0.0322 * N**2) * MB)  # fit: 208, 468, 831 MB at N = 40, 80, 120
     else:  # cgls, or a registered Krylov method: counted as CGLS
@@ -185,9 +186,10 @@ def _fits(est: MemoryEstimate, device: int | None, host: int | None, same: bool)
     return (device is None or est.device <= device) and (host is None or est.host <= host)
 
 
-def largest_N(method: str, device: int | None, host: int | None, same: bool, batch: int = 1, upper: int = 10**7) -> int | None:
+def largest_N(method: str, device: int | None, host: int | None, same: bool, batch: int = 1, upper: int = 10**7,
+              precision: str = "double") -> int | None:
     """The largest N ≥ 2 whose estimate fits (``None`` if not even N = 2 does)."""
-    fits = lambda n: _fits(steady_state_memory(n, method, batch), device, host, same)  # noqa: E731
+    fits = lambda n: _fits(steady_state_memory(n, method, batch, precision), device, host, same)  # noqa: E731
     if not fits(2):
         return None
     lo, hi = 2, upper
@@ -209,21 +211,22 @@ def _fmt_bytes(b: float) -> str:
     return f"{b / 1e3:.3g} kB"
 
 
-def check_memory(N: int, method: str, *, batch: int = 1, enabled: bool = True, what: str | None = None) -> MemoryEstimate | None:
+def check_memory(N: int, method: str, *, batch: int = 1, enabled: bool = True, what: str | None = None,
+                 precision: str = "double") -> MemoryEstimate | None:
     """Raise ``InsufficientMemoryError`` if ``steady_state(N, method=method)`` (``batch`` at
     once) is estimated to need more memory than is available; ``enabled=False`` skips it."""
     if not enabled:
         return None
     import jax
 
-    est = steady_state_memory(N, method, batch)
+    est = steady_state_memory(N, method, batch, precision)
     backend = jax.default_backend()
     device, host, where = available_memory(backend)
     same = backend == "cpu"
     if _fits(est, device, host, same):
         return est
     need, have = (est.total, host) if same else ((est.device, device) if device is not None and est.device > device else (est.host, host))
-    n_max = largest_N(method, device, host, same, batch)
+    n_max = largest_N(method, device, host, same, batch, precision=precision)
     what = what or f"steady_state(N={N}, method={method!r})"
     at_once = f" with {batch} points at once" if batch > 1 else ""
     fits = f"the largest N that fits{at_once} is {n_max}" if n_max else "not even N = 2 fits"

@@ -21,6 +21,23 @@ def test_solver_objects_carry_their_options_and_agree_with_the_brute_force():
     assert int(by_object.diagnostics.iterations) >= int(by_name.diagnostics.iterations)
 
 
+def test_single_precision_factors_keep_the_float64_answer():
+    """Factors stored in complex64: the same 2^N brute-force agreement and residual as double."""
+    N = 6
+    model = permjax.PIModel(2, hamiltonian=[(0.7, permjax.sigma_x / 2), (1.3, permjax.sigma_x / 2, permjax.sigma_y / 2),
+                                            (1.3, permjax.sigma_y / 2, permjax.sigma_x / 2)],
+                            collective=[(1.0, permjax.sigma_minus)],
+                            local=[(0.4, permjax.sigma_z), (0.5, 0.3 * permjax.sigma_minus + 0.95 * permjax.sigma_plus)])
+    import bruteforce_pi
+
+    ref = bruteforce_pi.mutual_information(bruteforce_pi.steady_state(model, N), N) / N
+    st = permjax.steady_state(N, model, method=GMRES(precision="single"))
+    assert float(st.diagnostics.residual) < 1e-11
+    assert abs(float(permjax.mutual_information(st)) / N - ref) < 1e-10
+    with pytest.raises(ValueError, match="precision"):
+        GMRES(precision="half")
+
+
 def test_auto_is_the_rule_and_names_map_to_objects():
     lmg0, lmg = permjax.LMG(3.0, 0.0, 1.68, 1.0), permjax.LMG(3.0, 0.5, 1.68, 1.0)
     assert isinstance(Auto().select(10, lmg0), Rates)

@@ -117,13 +117,14 @@ def gmres(matvec, psolve, b, x0, *, tol, maxiter, restart=DEFAULT_RESTART):
     return KrylovResult(x, k, res)
 
 
-def gmres_conserving(matvec, b, x0, *, tol, maxiter, context, restart=None) -> KrylovResult:
+def gmres_conserving(matvec, b, x0, *, tol, maxiter, context, restart=None, precision="double") -> KrylovResult:
     """``steady_state(method=GMRES())``: GMRES preconditioned by the exact inverse of the
-    q-conserving part (``restart``: the basis size, default ``krylov_restart(layout)``)."""
+    q-conserving part (``restart``: the basis size, default ``krylov_restart(layout)``;
+    ``precision``: storage of the preconditioner's factors, ``conserving_preconditioner``)."""
     layout = context.layout
     L = context.liouvillian if context.liouvillian is not None else dicke_liouvillian(context.model, layout)
     with jax.ensure_compile_time_eval():  # w is static: keep it a concrete array
         w = trace_weight(layout)
-    P = conserving_preconditioner(L, layout, w, transposed=context.transposed)
+    P = conserving_preconditioner(L, layout, w, transposed=context.transposed, precision=precision)
     return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter,
                  restart=krylov_restart(layout) if restart is None else restart)

@@ -151,9 +151,10 @@ class GroupFactor(eqx.Module):
     upper: tuple  # three (nl, nq, nb): coupling layer ℓ+1 into ℓ
 
 
-def _factor_group(D, lower, upper) -> GroupFactor:
+def _factor_group(D, lower, upper, dtype=jnp.complex128) -> GroupFactor:
     """Block Thomas elimination over layers (scan), all sectors of the group at once; D, lower,
-    upper are (sub, main, super) triples of (nl, nq, nb) arrays."""
+    upper are (sub, main, super) triples of (nl, nq, nb) arrays. The elimination runs in
+    complex128; the S_ℓ⁻¹ kept are stored as ``dtype``."""
     nb = D[1].shape[-1]
     eye = jnp.eye(nb, dtype=D[1].dtype)
 
@@ -161,7 +162,7 @@ def _factor_group(D, lower, upper) -> GroupFactor:
         d, lo, up_prev = inp
         S = _tri_left(d, jnp.broadcast_to(eye, d[1].shape + (nb,))) - _tri_left(lo, _tri_right(Sinv_prev, up_prev))
         Sinv = linalg.inv(S)  # on CPU via numpy's LAPACK (see permjax.linalg)
-        return Sinv, Sinv
+        return Sinv, Sinv.astype(dtype)
 
     up_prev = tuple(jnp.concatenate([jnp.zeros_like(u[:1]), u[:-1]], 0) for u in upper)
     Sinv0 = jnp.zeros(D[1].shape[1:] + (nb,), D[1].dtype)
@@ -240,9 +241,18 @@ def _layer_blocks(st: dict, layout: DickeLayout, g, transposed: bool):
     return D, lower, upper
 
 
+#: storage of the factors S_ℓ⁻¹ by ``precision``
+FACTOR_DTYPES = {"double": jnp.complex128, "single": jnp.complex64}
+
+
 def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: bool = False,
-                              n_groups: int | None = None) -> ConservingPreconditioner:
+                              n_groups: int | None = None, precision: str = "double") -> ConservingPreconditioner:
     """Factorise A₀ = L₀ + weight·Tr(·) (``transposed``: A₀ᵀ) sector by sector.
+
+    ``precision="single"`` stores the factors S_ℓ⁻¹ in complex64 (half the memory; they are
+    computed in complex128 and applied with complex128 vectors): the preconditioner is then the
+    exact inverse of an operator within ~1e-7 of A₀, a fixed linear map, so right-preconditioned
+    GMRES still meets its float64 tolerance on the true residual, in a few more iterations.
 
     ``L``: a ``DickeLiouvillian`` (or a model, assembled here). ``weight`` is the
     (n_J, N+1, N+1) matrix w of the augmented system (diagonal, Tr w = 1), a concrete array.
@@ -271,7 +281,7 @@ def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: boo
         D, lower, upper = (D0, lo0, up0) if gi == 0 and not transposed else _layer_blocks(st, layout, g, transposed)
         if gi == 0:  # B = W + s e_k e_kᵀ on sector 0 (layer ℓ = a′ = a at q = 0)
             D = (D[0], D[1].at[ak, 0, jk].add(scale), D[2])
-        factors.append(_factor_group(D, lower, upper))
+        factors.append(_factor_group(D, lower, upper, FACTOR_DTYPES[precision]))
     # Woodbury: A₀ = B + U Vᵀ on sector 0, U = [−s e_k, u], V = [e_k, v]
     f0 = factors[0]
     ek = jnp.zeros((g0[3], layout.n_J - g0[2])).at[ak, jk].set(1.0)  # e_k on sector 0

@@ -105,6 +105,11 @@ def trace_weight(layout: DickeLayout):
     return jnp.asarray(eye / eye.sum(), dtype=jnp.complex128)
 
 
+def layout_grids(layout: DickeLayout):
+    """(w, valid): the trace weight and the mask of valid entries (|M|, |M′| ≤ J), complex128."""
+    return trace_weight(layout), jnp.asarray(layout.block_mask, dtype=jnp.complex128)
+
+
 #: N from which method="auto" picks "gmres" (fast.py) over "cgls" for one solve of a model
 #: that changes q (compile + solve); in a sweep, where the compile is paid once, from SWEEP_GMRES_FROM_N
 GMRES_FROM_N = 48
@@ -150,15 +155,24 @@ class GMRES(Solver):
 
     Attributes:
         restart: Krylov basis between restarts (``None``: as large as 512 MiB allows, 20–60).
+        precision: storage of the preconditioner's factors, ``"double"`` (complex128) or
+            ``"single"`` (complex64: half their memory, the largest N on a GPU; the iteration and
+            its residual stay float64, so the answer meets ``tol`` all the same).
     """
 
     restart: int | None = eqx.field(default=None, static=True)
+    precision: str = eqx.field(default="double", static=True)
     name: ClassVar[str] = "gmres"
+
+    def __check_init__(self):
+        if self.precision not in ("double", "single"):
+            raise ValueError(f"GMRES precision must be 'double' or 'single', got {self.precision!r}")
 
     def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
         from .fast import gmres_conserving
 
-        return gmres_conserving(matvec, b, x0, tol=self.tol, maxiter=maxiter, context=context, restart=self.restart)
+        return gmres_conserving(matvec, b, x0, tol=self.tol, maxiter=maxiter, context=context, restart=self.restart,
+                                precision=self.precision)
 
 
 class Direct(Solver):
@@ -249,12 +263,14 @@ def default_maxiter(layout: DickeLayout) -> int:
 
 
 @functools.partial(jax.jit, static_argnames=("layout", "solver", "maxiter", "on_failure"))
-def _solve_full(model: PIModel, vectors, x0, *, layout: DickeLayout, solver: Solver, maxiter: int,
+def _solve_full(model: PIModel, vectors, x0, grids, *, layout: DickeLayout, solver: Solver, maxiter: int,
                 on_failure: str = "raise"):
     """Jitted core: the steady state on ``layout``, differentiable in ``model`` (implicitly).
-    ``vectors``: the Liouvillian's stencil vectors, passed as arguments (never folded constants)."""
+    ``vectors`` (the Liouvillian's stencil vectors) and ``grids`` (``layout_grids``: the trace
+    weight w and the valid-entry mask) are arguments, so XLA never folds computations on them
+    as constants (slow compiles growing with N)."""
     L = dicke_liouvillian(model, layout, vectors)
-    w = trace_weight(layout)
+    w, valid = grids
 
     def augmented(rho):
         return L(rho) + w * block_trace(rho, layout)
@@ -262,7 +278,6 @@ def _solve_full(model: PIModel, vectors, x0, *, layout: DickeLayout, solver: Sol
     tol, method = solver.tol, solver.name
     # A maps the valid entries (|M|, |M′| ≤ J) to themselves and annihilates padding; a
     # right-hand side (e.g. a cotangent) is projected onto the valid entries, exactly.
-    valid = jnp.asarray(layout.block_mask, dtype=jnp.complex128)
     N = layout.N
 
     def solve(mv, b):
@@ -380,7 +395,7 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
                              + " with block='all'; use method='gmres'")
         return _rates_state(N, original, tol, on_failure, memory_check)
     if block == "all":
-        check_memory(N, method, enabled=memory_check)
+        check_memory(N, method, enabled=memory_check, precision=getattr(solver, "precision", "double"))
     layout = DickeLayout(N, block == "symmetric")
     maxiter = default_maxiter(layout) if solver.maxiter is None else solver.maxiter
     if x0 is None:
@@ -390,8 +405,8 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
     u, v, _, _ = stencil_arrays(model, layout)
-    rho, diag = _solve_full(model, (jnp.asarray(u), jnp.asarray(v)), x0, layout=layout, solver=solver,
-                            maxiter=maxiter, on_failure=on_failure)
+    rho, diag = _solve_full(model, (jnp.asarray(u), jnp.asarray(v)), x0, layout_grids(layout), layout=layout,
+                            solver=solver, maxiter=maxiter, on_failure=on_failure)
     rho, diag = _check(rho, diag, on_failure,
                        f"steady_state(N={N}, method={method!r}) did not converge within maxiter={maxiter}")
     return DickeState(rho, diag, N, layout.symmetric)
