@@ -8,6 +8,10 @@ previous Γ's steady state). N → ∞: ``permjax.mi_thermo`` when the package p
 are skipped. Writes docs/dip_scan.csv and docs/dip_scan.png.
 
     python3 scripts/scan_dip.py [--N 40 80 160] [--Gamma-min 1.5 --Gamma-max 3.5 --step 0.1]
+                                [--csv FILE] [--no-plot]
+
+On a GPU (large N), one N per device call: ``--N 240 --Gamma-min 2.0 --Gamma-max 3.2``; rows
+already in the CSV are skipped, so an interrupted scan resumes where it stopped.
 """
 
 import argparse
@@ -114,6 +118,7 @@ def plot(title):
 
 
 def main():
+    global CSV
     ap = argparse.ArgumentParser()
     ap.add_argument("--N", type=int, nargs="*", default=[40, 80, 160])
     ap.add_argument("--Gamma-min", type=float, default=1.5)
@@ -123,13 +128,18 @@ def main():
     ap.add_argument("--h", type=float, default=0.5)
     ap.add_argument("--gamma", type=float, default=1.0)
     ap.add_argument("--plot-only", action="store_true")
+    ap.add_argument("--no-plot", action="store_true")
+    ap.add_argument("--csv", default=CSV, help="the CSV to extend (default docs/dip_scan.csv)")
     args = ap.parse_args()
+    CSV = args.csv
     os.makedirs(DOCS, exist_ok=True)
     Gammas = list(np.round(np.arange(args.Gamma_min, args.Gamma_max + args.step / 2, args.step), 6))
     if not args.plot_only:
         thermo_scan(Gammas, args.J, args.h, args.gamma)
         for N in args.N:
             finite_scan(N, Gammas, args.J, args.h, args.gamma)
+    if args.no_plot:
+        return
     plot(f"LMG J={args.J:g}, h={args.h:g}, γ={args.gamma:g}: I_M/N vs Γ")
 
 
