@@ -17,8 +17,9 @@ import warnings
 FIELDS = ["N", "mi_per_N", "converged", "residual", "iterations", "method", "seconds", "note"]
 
 
-def finite_point(N: int, point, method: str = "gmres") -> dict:
-    """One finite-N solve of a family point or ``PIModel``: a CSV row (``FIELDS``)."""
+def finite_point(N: int, point, method: str = "gmres", maxiter: int | None = None) -> dict:
+    """One finite-N solve of a family point or ``PIModel``: a CSV row (``FIELDS``).
+    ``maxiter``: iteration cap (``None``: the solver's default)."""
     import jax
 
     import permjax
@@ -26,7 +27,7 @@ def finite_point(N: int, point, method: str = "gmres") -> dict:
     t0 = time.perf_counter()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", RuntimeWarning)
-        state = permjax.steady_state(N, point, method=method, on_failure="warn")
+        state = permjax.steady_state(N, point, method=method, maxiter=maxiter, on_failure="warn")
         jax.block_until_ready(state.blocks)
         mi = float(permjax.mutual_information(state)) / N
     seconds = time.perf_counter() - t0
