@@ -9,12 +9,12 @@ Finite N (qubit families only; the spin-1 LMG has d = 3, outside the Dicke-basis
 steady state on every J-block (GMRES, Eqs. 27–29) at ``--finite-points`` parameter values
 along the curve and each N of ``--finite-N``, cached in docs/zoo_<name>_finite.csv, one row per
 (value, N). Converged rows already there are kept; one that was skipped or did not converge is
-tried again. A point is
-skipped at N when its estimated time exceeds ``--budget`` seconds (``estimated_seconds``: from
-its GMRES iterations at smaller N and the warm time per iteration there), and a solve stops
-after the iterations that fit the budget (so a stagnating one costs about the budget). Every solve records its residual, iterations
-and whether it converged; the figure plots the converged points only and counts the others
-(not converged, over the time budget) in a note. The figures are drawn from whatever the caches hold.
+tried again. A point is skipped at N when its estimated time exceeds ``--budget`` seconds
+(``estimated_seconds``: from its GMRES iterations at smaller N and the warm time per iteration
+there), and a solve stops after the iterations that fit the budget (a stagnating one costs about
+the budget). Every solve records its residual, iterations and whether it converged; the figure
+plots the converged points only and counts the others (not converged, over the time budget) in a
+note. The figures are drawn from whatever the caches hold.
 
     python3 scripts/zoo_curves.py [--points 41]                      # N → ∞ curves (+ cached finite N)
     python3 scripts/zoo_curves.py --finite-N 20 40 80 --only-finite  # add finite-N points, redraw
