@@ -12,7 +12,7 @@ rows present are skipped, so a larger N can be added later:
 
 Prints |I_M/N − lim| against N, the local exponents ln(Δ_k/Δ_{k+1}) / ln(N_{k+1}/N_k), a
 least-squares exponent, and the limit extrapolated from the three largest N with
-I_M/N ≈ a + (b + c ln N)/N. Writes docs/limit_cycle_finite.png (I_M/N against 1/N; |Δ| against N).
+I_M/N ≈ a + b N^−q (q free) and with a + (b + c ln N)/N. Writes docs/limit_cycle_finite.png (I_M/N against 1/N; |Δ| against N).
 """
 
 import argparse
@@ -51,16 +51,33 @@ def mean_field(point) -> dict:
 
 
 def convergence(Ns, mis, limit):
-    """(Δ, local exponents, least-squares exponent, extrapolated limit or None)."""
+    """(Δ, local exponents, least-squares exponent, extrapolations or None).
+
+    Extrapolations from the three largest N: ``power``, a + b N^−q with q free (for N doubling,
+    a = x₃ + (x₃ − x₂) ρ/(1 − ρ), ρ = (x₃ − x₂)/(x₂ − x₁); in general solved for q), and ``log``,
+    a + (b + c ln N)/N."""
     Ns, mis = np.asarray(Ns, float), np.asarray(mis, float)
     delta = np.abs(mis - limit)
     local = np.log(delta[:-1] / delta[1:]) / np.log(Ns[1:] / Ns[:-1])
     p = -np.polyfit(np.log(Ns), np.log(delta), 1)[0] if len(Ns) >= 2 else float("nan")
     extrapolated = None
     if len(Ns) >= 3:
-        n = Ns[-3:]
-        a, *_ = np.linalg.solve(np.stack([np.ones(3), 1 / n, np.log(n) / n], 1), mis[-3:])
-        extrapolated = float(a)
+        n, x = Ns[-3:], mis[-3:]
+        a_log, *_ = np.linalg.solve(np.stack([np.ones(3), 1 / n, np.log(n) / n], 1), x)
+        ratio = (x[2] - x[1]) / (x[1] - x[0])
+        # q from (n₂^−q − n₃^−q)/(n₁^−q − n₂^−q) = ratio, by bisection on q ∈ (0, 4)
+        g = lambda q: (n[1] ** -q - n[2] ** -q) / (n[0] ** -q - n[1] ** -q) - ratio
+        lo, hi = 1e-6, 4.0
+        if 0 < ratio < 1 and g(lo) * g(hi) < 0:
+            for _ in range(200):
+                mid = 0.5 * (lo + hi)
+                lo, hi = (mid, hi) if g(lo) * g(mid) > 0 else (lo, mid)
+            q = 0.5 * (lo + hi)
+            b = (x[2] - x[1]) / (n[2] ** -q - n[1] ** -q)
+            a_pow = float(x[2] - b * n[2] ** -q)
+        else:
+            q = a_pow = float("nan")
+        extrapolated = dict(power=a_pow, q=float(q), log=float(a_log))
     return delta, local, float(p), extrapolated
 
 
@@ -111,12 +128,14 @@ def report(rows):
         print(f"{N:5d} {m:12.8f} {d:10.6f} {loc}")
     print(f"least-squares |diff| ~ N^-p over N = {Ns}: p = {p:.3f}")
     if extrapolated is not None:
-        print(f"a + (b + c ln N)/N through N = {Ns[-3:]}: a = {extrapolated:.6f} "
-              f"(mi_thermo {limit:.6f}, difference {extrapolated - limit:+.2e})")
-    plot(Ns, mis, [r for r in fin if not trusted(r)], limit, delta, p)
+        e = extrapolated
+        print(f"a + b N^-q through N = {Ns[-3:]}: q = {e['q']:.3f}, a = {e['power']:.6f} "
+              f"(mi_thermo {limit:.6f}, difference {e['power'] - limit:+.2e})")
+        print(f"a + (b + c ln N)/N through N = {Ns[-3:]}: a = {e['log']:.6f} (difference {e['log'] - limit:+.2e})")
+    plot(Ns, mis, [r for r in fin if not trusted(r)], limit, delta, p, extrapolated)
 
 
-def plot(Ns, mis, bad, limit, delta, p):
+def plot(Ns, mis, bad, limit, delta, p, extrapolated=None):
     import matplotlib
 
     matplotlib.use("Agg")
@@ -128,6 +147,12 @@ def plot(Ns, mis, bad, limit, delta, p):
     if bad:
         ax.plot([1 / int(r["N"]) for r in bad], [float(r["mi_per_N"]) for r in bad], "o", mfc="none",
                 color="tab:red", label="not converged")
+    if extrapolated is not None and np.isfinite(extrapolated["power"]):
+        a, q = extrapolated["power"], extrapolated["q"]
+        b = (mis[-1] - a) * Ns[-1] ** q
+        n = np.geomspace(Ns[-3], 1e8, 200)
+        ax.plot(np.r_[1 / n, 0], np.r_[a + b * n**-q, a], "--", color="0.5", lw=1,
+                label=f"$a + bN^{{-q}}$ through N = {', '.join(str(int(k)) for k in Ns[-3:])} (q = {q:.2f})")
     ax.plot([0], [limit], "*", ms=12, color="k", label=r"$N\to\infty$ (mi_thermo, limit cycle)")
     ax.axhline(limit, color="k", ls=":", lw=0.8)
     ax.set_xlim(left=-0.005)
