@@ -13,8 +13,13 @@ Models (``MODELS``; the zoo's families where they exist, defined here otherwise)
   local decay γ = 1 D[σ₋].
 
 Each (model, N) runs in a fresh process (``finite.run_isolated``): ``first`` = compile + solve,
-``solve`` = median of two warm solves, GMRES iterations, residual, I_M/N. Prints a table and
-writes benchmarks/results/general.json.
+``solve`` = median of two warm solves, GMRES iterations, residual, I_M/N. Baseline, same machine,
+same run, for every model inside piqs's scope (local σ₋/σ₊/σ_z, collective J₋/J₊/J_z, any H;
+all four here): QuTiP piqs's Liouvillian of ``permjax.interop.to_piqs(model)`` on the
+block-diagonal entries with the trace row, solved by SuperLU (tests/piqs_reference.py, as in
+finite.py): ``piqs total s`` (build + solve) and |ΔI_M/N| between the two (piqs's rates are
+single precision: ~1e-8). Without QuTiP those columns read "-". Prints a table and writes
+benchmarks/results/general.json.
 
     python3 benchmarks/general.py [N ...]      (default 40 80)
 """
@@ -76,6 +81,29 @@ def _run(arg, out):
                  solve_s=float(np.median(ts)), iterations=d["iterations"], residual=d["residual"]))
 
 
+def _piqs(arg, out):
+    name, N = arg
+    try:
+        import qutip  # noqa: F401
+        from qutip import piqs  # noqa: F401
+    except ImportError:
+        out.put({"error": "qutip not installed"})
+        return
+    sys.path.insert(0, os.path.join(HERE, "..", "tests"))
+    import piqs_reference as pr
+
+    from permjax.interop import to_piqs
+
+    t0 = time.perf_counter()
+    A, rhs, idx, nds, spins = pr.dicke_system(to_piqs(build(name), N))
+    build_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    rho = pr.solve(A, rhs, idx, nds)
+    solve_s = time.perf_counter() - t0
+    mi, _ = pr.mi_per_N(N, rho, nds, spins)
+    out.put(dict(mi=mi, build_s=build_s, solve_s=solve_s, total_s=build_s + solve_s))
+
+
 def main(Ns):
     rows = []
     for N in Ns:
@@ -83,20 +111,29 @@ def main(Ns):
             r = run_isolated(_run, (name, N), timeout=TIMEOUT_S)
             r.setdefault("model", name)
             r.setdefault("N", N)
+            r["piqs"] = run_isolated(_piqs, (name, N), timeout=TIMEOUT_S)
+            if "mi" in r and "mi" in r["piqs"]:
+                r["mi_difference_piqs"] = abs(r["mi"] - r["piqs"]["mi"])
             rows.append(r)
             print(r, flush=True)
     lmg = {r["N"]: r for r in rows if r["model"] == "lmg" and "iterations" in r}
-    print(f"\n{'model':6} {'N':>4} {'iters':>6} {'×LMG':>6} {'first s':>8} {'solve s':>8} {'×LMG':>6} {'I_M/N':>10} {'resid':>9}")
+    print(f"\n{'model':8} {'N':>4} {'iters':>6} {'×LMG':>6} {'first s':>8} {'solve s':>8} {'×LMG':>6} {'I_M/N':>10} "
+          f"{'resid':>9} {'piqs total s':>12} {'|ΔI_M/N|':>9}")
     for r in rows:
         if "iterations" not in r:
-            print(f"{r['model']:6} {r['N']:4}  {r.get('error', 'failed')}")
+            print(f"{r['model']:8} {r['N']:4}  {r.get('error', 'failed')}")
             continue
         base = lmg.get(r["N"])
         ri = r["iterations"] / base["iterations"] if base else float("nan")
         rt = r["solve_s"] / base["solve_s"] if base else float("nan")
         r["iterations_vs_lmg"], r["solve_vs_lmg"] = ri, rt
-        print(f"{r['model']:6} {r['N']:4} {r['iterations']:6} {ri:6.2f} {r['first_s']:8.2f} {r['solve_s']:8.2f} "
-              f"{rt:6.2f} {r['mi']:10.6f} {r['residual']:9.1e}")
+        pq = r["piqs"]
+        piqs_cols = (f"{pq['total_s']:12.2f} {r['mi_difference_piqs']:9.1e}" if "mi_difference_piqs" in r
+                     else f"{'-':>12} {'-':>9}")
+        print(f"{r['model']:8} {r['N']:4} {r['iterations']:6} {ri:6.2f} {r['first_s']:8.2f} {r['solve_s']:8.2f} "
+              f"{rt:6.2f} {r['mi']:10.6f} {r['residual']:9.1e} {piqs_cols}")
+        if "error" in pq:
+            print(f"         piqs: {pq['error']}")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "general.json"), "w") as f:
         json.dump(rows, f, indent=1)

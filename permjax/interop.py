@@ -1,5 +1,5 @@
-"""QuTiP interop: Dicke-basis states in the layout of ``qutip.piqs`` and models from piqs's
-``Dicke`` objects. QuTiP is optional (``pip install 'permjax[qutip]'``); it is imported only here,
+"""QuTiP interop: Dicke-basis states in the layout of ``qutip.piqs``, models from piqs's
+``Dicke`` objects and piqs ``Dicke`` objects from models. QuTiP is optional (``pip install 'permjax[qutip]'``); it is imported only here,
 when one of these functions is called.
 
 piqs's Dicke basis (``qutip.piqs.jmm1_dictionary``, ``block_matrix``): an nds × nds matrix,
@@ -28,7 +28,8 @@ The Hamiltonian of a piqs model is a Dicke-basis matrix; ``from_piqs`` writes it
 degree ≤ 2 in the collective spin — the form permjax's H takes (one-body c A_tot, two-body
 (c/N) A_tot B_tot, SPEC §6) — by a least-squares fit on its block-diagonal entries over
 {1, J_α, J_αJ_β + J_βJ_α}, and refuses (``ValueError``) a matrix that is not of that form (e.g. J_z³).
-Or pass the Hamiltonian terms yourself (``hamiltonian=``).
+Or pass the Hamiltonian terms yourself (``hamiltonian=``). ``to_piqs`` goes the other way for a
+model inside piqs's scope (jumps that are multiples of the operators in the table, any H).
 """
 
 from __future__ import annotations
@@ -249,3 +250,57 @@ def from_piqs(dicke, hamiltonian=None) -> PIModel:
     else:
         terms = list(as_model(hamiltonian).hamiltonian)
     return PIModel(2, hamiltonian=terms, collective=collective, local=local)
+
+
+def _multiple(M: np.ndarray, B: np.ndarray, rtol: float = 1e-12):
+    """a with M = a B, or None."""
+    a = np.vdot(B, M) / np.vdot(B, B)
+    return a if np.max(np.abs(M - a * B)) <= rtol * max(float(np.max(np.abs(M))), 1e-300) else None
+
+
+def _total(A: np.ndarray, S: dict, nds: int, N: int) -> np.ndarray:
+    """A_tot = Σ_i A^(i) on piqs's Dicke basis: A = a₀ 1 + Σ_α a_α σ_α gives N a₀ 1 + Σ_α 2 a_α J_α."""
+    out = N * np.trace(A) / 2 * np.eye(nds, dtype=complex)
+    for a, sigma in zip("xyz", (sigma_x, sigma_y, sigma_z)):
+        out = out + np.trace(A @ sigma) * S[a]  # 2 a_α = Tr(A σ_α)
+    return out
+
+
+def to_piqs(model, N: int):
+    """A ``qutip.piqs.Dicke`` of N qubits with the dynamics of a qubit ``PIModel`` (or family point,
+    scalar coefficients): the inverse of ``from_piqs``.
+
+    Each local jump must be a multiple a·L of σ₋, σ₊ or σ_z and each collective jump a multiple of
+    σ₋, σ₊ or σ_z/2 (rate γ|a|², divided by the module table's factor; jumps on the same piqs
+    argument add). The Hamiltonian, any terms, is passed as its Dicke-basis matrix (one-body
+    c A_tot, two-body (c/N) A_tot B_tot). A jump outside that scope raises ``ValueError``.
+    """
+    _qutip()
+    import qutip
+    from qutip import piqs
+
+    model = as_model(model)
+    if model.d != 2 or model.shape != ():
+        raise ValueError("to_piqs takes a single qubit model (d = 2, scalar coefficients)")
+    rates = {}
+    for kind, terms in (("local", [(t.rate, t.L) for t in model.local]),
+                        ("collective", [(t.rate, t.A) for t in model.collective])):
+        for rate, op in terms:
+            M = np.asarray(op.array, complex)
+            for name, (k, B, factor) in PIQS_RATES.items():
+                a = _multiple(M, np.asarray(B, complex)) if k == kind else None
+                if a is not None:
+                    rates[name] = rates.get(name, 0.0) + float(rate) * abs(a) ** 2 / (N if factor == "N" else factor)
+                    break
+            else:
+                raise ValueError(f"a {kind} jump {M.tolist()} is outside piqs's scope (multiples of the "
+                                 f"{kind} operators of the piqs arguments " + ", ".join(
+                                     n for n, (k, _, _) in PIQS_RATES.items() if k == kind) + ")")
+    S = _dicke_spin(N)
+    nds = num_dicke_states(N)
+    H = np.zeros((nds, nds), complex)
+    for t in model.hamiltonian:
+        A = _total(np.asarray(t.A.array, complex), S, nds, N)
+        H = H + (float(t.c) / N * A @ _total(np.asarray(t.B.array, complex), S, nds, N) if hasattr(t, "B")
+                 else float(t.c) * A)
+    return piqs.Dicke(N, hamiltonian=qutip.Qobj(H, dims=[[nds], [nds]]).to("csr"), **rates)

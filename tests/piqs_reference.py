@@ -1,4 +1,4 @@
-"""QuTiP piqs reference for the finite-N LMG steady state (SPEC §5), independent of permjax.
+"""QuTiP piqs reference for finite-N steady states (SPEC §5; LMG, or any piqs ``Dicke``), independent of permjax.
 
 piqs builds the Dicke-basis Liouvillian; its own ``steadystate`` fails on this model
 ("Matrix is singular"), so the steady state is a sparse direct solve on the block-diagonal
@@ -17,14 +17,21 @@ import scipy.sparse.linalg as spla
 
 
 def block_diagonal_system(N, J, h, Gamma, gamma):
-    """piqs's Liouvillian restricted to the block-diagonal entries, trace row in place of one
+    """piqs's LMG Liouvillian restricted to the block-diagonal entries, trace row in place of one
     population row. Returns (A, rhs, idx, nds, (jx, jy, jz)); idx are column-stacked vec indices."""
     from qutip import piqs
 
     jx, jy, jz = piqs.jspin(N)
     H = (J / N) * (jx * jx + jy * jy) + h * jx
-    L = piqs.Dicke(N, hamiltonian=H, pumping=gamma, collective_emission=Gamma / N).liouvillian()
-    L = L.data.as_scipy().tocsr()
+    return dicke_system(piqs.Dicke(N, hamiltonian=H, pumping=gamma, collective_emission=Gamma / N))
+
+
+def dicke_system(dicke):
+    """``block_diagonal_system`` for any piqs ``Dicke`` object."""
+    from qutip import piqs
+
+    N = dicke.N
+    L = dicke.liouvillian().data.as_scipy().tocsr()
     nds = piqs.num_dicke_states(N)
     sizes = [N + 1 - 2 * k for k in range(N // 2 + 1)]  # piqs order: J = N/2 first, M from J down
     starts = np.cumsum([0] + sizes)
@@ -36,7 +43,7 @@ def block_diagonal_system(N, J, h, Gamma, gamma):
     A[tr[0], tr] = 1.0
     rhs = np.zeros(len(idx), complex)
     rhs[tr[0]] = 1.0
-    return A.tocsc(), rhs, idx, nds, (jx, jy, jz)
+    return A.tocsc(), rhs, idx, nds, piqs.jspin(N)
 
 
 def mi_per_N(N, rho, nds, spins):

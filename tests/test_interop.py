@@ -17,7 +17,7 @@ import permjax  # noqa: E402
 from permjax.dicke.layout import DickeLayout  # noqa: E402
 from permjax.dicke.rates import steady_populations  # noqa: E402
 from permjax.dicke.state import DickeState, magnetization, mutual_information, total_entropy  # noqa: E402
-from permjax.interop import from_piqs, from_qutip, hamiltonian_terms_from_dicke, to_qutip  # noqa: E402
+from permjax.interop import from_piqs, from_qutip, hamiltonian_terms_from_dicke, to_piqs, to_qutip  # noqa: E402
 
 from bruteforce import lindblad_rhs, mutual_information as bf_mutual_information, site_operator, symmetric_steady_state  # noqa: E402
 from piqs_reference import mi_per_N  # noqa: E402
@@ -165,6 +165,40 @@ def test_hamiltonian_from_jspin_is_the_mapped_hamiltonian(N):
     L_ref, idx = projected_liouvillian(N, *model_operators(model, N))
     L = dicke.liouvillian().full()[np.ix_(idx, idx)]
     np.testing.assert_allclose(L, L_ref[np.ix_(idx, idx)], rtol=0, atol=1e-12)
+
+
+def in_piqs_scope_model():
+    """Every jump piqs has, some as multiples (2σ₊, −σ_z, 0.5 σ_z/2 → rates ×4, ×1, ×0.25), two on
+    one piqs argument, and a Hamiltonian with an identity part, complex one-body and mixed two-body terms."""
+    from permjax.models.operators import sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z
+
+    A = np.array([[0.3, 0.2 - 0.5j], [0.2 + 0.5j, -0.1]])
+    return permjax.PIModel(
+        2,
+        hamiltonian=[(0.7, A), (1.2, sigma_x / 2, sigma_z / 2), (1.2, sigma_z / 2, sigma_x / 2),
+                     (-0.8, sigma_y / 2, sigma_y / 2), (0.4, sigma_x)],
+        collective=[(0.9, sigma_minus), (0.3, 2 * sigma_plus), (0.5, 0.5 * sigma_z / 2)],
+        local=[(0.35, sigma_minus), (0.2, 2 * sigma_plus), (0.3, -sigma_z), (0.1, sigma_z)],
+    )
+
+
+@pytest.mark.parametrize("N", [2, 3])
+def test_to_piqs_liouvillian_is_the_models(N):
+    """piqs's Liouvillian of ``to_piqs(model)`` on the block-diagonal entries against the projected
+    2^N Lindbladian of the model's own terms (piqs's rates in single precision)."""
+    model = in_piqs_scope_model()
+    L_ref, idx = projected_liouvillian(N, *model_operators(model, N))
+    L = to_piqs(model, N).liouvillian().full()[np.ix_(idx, idx)]
+    np.testing.assert_allclose(L, L_ref[np.ix_(idx, idx)], rtol=0, atol=3e-7 * np.max(np.abs(L_ref)))
+
+
+def test_to_piqs_refuses_jumps_outside_its_scope():
+    from permjax.models.operators import sigma_minus, sigma_x
+
+    with pytest.raises(ValueError, match="outside piqs's scope"):
+        to_piqs(permjax.PIModel(2, local=[(1.0, sigma_x)]), 4)
+    with pytest.raises(ValueError, match="outside piqs's scope"):
+        to_piqs(permjax.PIModel(2, collective=[(1.0, sigma_minus + 0.1 * sigma_x)], local=[(1.0, sigma_minus)]), 4)
 
 
 @pytest.mark.parametrize("N", [3, 4, 5])
