@@ -167,7 +167,7 @@ def power_spectrum(N, model, A, omegas, *, B=None, steady=None, tol: float = 1e-
     X = collective_left(b, rho, lay)
     X = X - block_trace(X, lay) * rho
     idx = _valid_index(lay)
-    P = _build_preconditioner(mdl, N=N)
+    P = _build_preconditioner(mdl, 0.0, N=N)
     Xf = X[idx]
     out, its, ress = [], [], []
     for w in omegas:

@@ -91,9 +91,9 @@ def to_sectors(x, N: int, group, xp=jnp):
     return xp.where(ok[None], X, 0).transpose(1, 2, 0)
 
 
-def from_sectors(groups_out, N: int, groups, layout: DickeLayout):
-    """Inverse of ``to_sectors`` for a Hermitian result: entries with a ≥ a′ come from sector
-    q = a − a′ ≥ 0, those with a < a′ are the complex conjugates of their mirror images."""
+def lower_from_sectors(groups_out, N: int, groups, layout: DickeLayout):
+    """Inverse of ``to_sectors`` on the entries a ≥ a′ (sector q = a − a′ ≥ 0 of the groups
+    given); the entries a < a′ are 0."""
     lower = jnp.zeros((layout.n_J, layout.n_M, layout.n_M), jnp.complex128)
     aa = np.arange(layout.n_M)[:, None]
     ap = np.arange(layout.n_M)[None, :]
@@ -106,6 +106,13 @@ def from_sectors(groups_out, N: int, groups, layout: DickeLayout):
         vals = X[qi, li, :]  # (n_M, n_M, nb)
         vals = jnp.where(sel[:, :, None], vals, 0.0).transpose(2, 0, 1)
         lower = lower.at[j_lo:].add(vals)
+    return lower
+
+
+def from_sectors(groups_out, N: int, groups, layout: DickeLayout):
+    """Inverse of ``to_sectors`` for a Hermitian result: entries with a ≥ a′ come from sector
+    q = a − a′ ≥ 0, those with a < a′ are the complex conjugates of their mirror images."""
+    lower = lower_from_sectors(groups_out, N, groups, layout)
     diag = jnp.diagonal(lower, axis1=1, axis2=2)
     upper = jnp.conj(jnp.swapaxes(lower, 1, 2))
     eye = jnp.eye(layout.n_M, dtype=bool)
@@ -192,7 +199,7 @@ def _solve_group(f: GroupFactor, R):
 
 
 class ConservingPreconditioner(eqx.Module):
-    """x ↦ A₀⁻¹ x for A₀ = L₀ + w Tr(·) (or its transpose), L₀ the q-conserving part of L.
+    """x ↦ (A₀ − σ)⁻¹ x for A₀ = L₀ + w Tr(·) (or its transpose), L₀ the q-conserving part of L.
     Build with ``conserving_preconditioner``; call it on (n_J, N+1, N+1) arrays."""
 
     groups: tuple
@@ -200,37 +207,55 @@ class ConservingPreconditioner(eqx.Module):
     woodbury_Cinv: jax.Array  # (2, 2)
     pin: tuple  # (ℓ_k, j_k) in sector 0, traced ints
     v0: jax.Array  # (nl0, nb0): the second Woodbury column of V on sector 0
+    mirror: tuple | None  # factors of A₀ − σ̄ for the sectors q > 0 (complex σ), else None
     layout: DickeLayout = eqx.field(static=True)
     transposed: bool = eqx.field(static=True)
     layout_groups: tuple = eqx.field(static=True)
 
+    def _solve(self, rhs, factors, groups):
+        """Sector solves of right-hand sides ``rhs`` (a list of grids): per group (nrhs, nq, nl, nb)."""
+        N, outs = self.layout.N, []
+        for f, g in zip(factors, groups):
+            R = jnp.stack([to_sectors(h, N, g) for h in rhs], 0)  # (nrhs, nq, nl, nb)
+            X = _solve_group(f, R.transpose(2, 0, 1, 3))  # (nl, nrhs, nq, nb)
+            outs.append(X.transpose(1, 2, 0, 3))
+        return outs
+
+    def _woodbury(self, outs):
+        """The rank-two correction on sector q = 0 (the first group), in place."""
+        x0 = outs[0][:, 0]  # (nrhs, nl, nb)
+        lk, jk = self.pin
+        proj = jnp.stack([x0[:, lk, jk], jnp.sum(self.v0 * x0, axis=(-2, -1))], -1)  # (nrhs, 2): Vᵀ x
+        corr = jnp.einsum("ab,rb->ra", self.woodbury_Cinv, proj)
+        outs[0] = outs[0].at[:, 0].set(x0 - jnp.einsum("ra,alj->rlj", corr, self.woodbury_Z))
+        return outs
+
     def __call__(self, r):
         layout, N = self.layout, self.layout.N
-        herm = (0.5 * (r + jnp.conj(jnp.swapaxes(r, -1, -2))), -0.5j * (r - jnp.conj(jnp.swapaxes(r, -1, -2))))
-        outs = []
-        for f, g in zip(self.groups, self.layout_groups):
-            R = jnp.stack([to_sectors(h, N, g) for h in herm], 0)  # (2, nq, nl, nb)
-            X = _solve_group(f, R.transpose(2, 0, 1, 3))  # (nl, 2, nq, nb)
-            outs.append(X.transpose(1, 2, 0, 3))  # (2, nq, nl, nb)
-        # Woodbury correction on sector q = 0 (the first group)
-        x0 = outs[0][:, 0]  # (2, nl, nb)
-        lk, jk = self.pin
-        proj = jnp.stack([x0[:, lk, jk], jnp.sum(self.v0 * x0, axis=(-2, -1))], -1)  # (2, 2): Vᵀ x
-        corr = jnp.einsum("ab,rb->ra", self.woodbury_Cinv, proj)
-        x0 = x0 - jnp.einsum("ra,alj->rlj", corr, self.woodbury_Z)
-        outs[0] = outs[0].at[:, 0].set(x0)
-        parts = [from_sectors([o[i] for o in outs], N, self.layout_groups, layout) for i in range(2)]
-        return (parts[0] + 1j * parts[1]) * jnp.asarray(layout.block_mask)
+        mask = jnp.asarray(layout.block_mask)
+        if self.mirror is None:  # L₀ − σ (σ real) maps Hermitian matrices to Hermitian ones
+            herm = (0.5 * (r + jnp.conj(jnp.swapaxes(r, -1, -2))), -0.5j * (r - jnp.conj(jnp.swapaxes(r, -1, -2))))
+            outs = self._woodbury(self._solve(herm, self.groups, self.layout_groups))
+            parts = [from_sectors([o[i] for o in outs], N, self.layout_groups, layout) for i in range(2)]
+            return (parts[0] + 1j * parts[1]) * mask
+        # complex σ: (L₀ − σ)X† = ((L₀ − σ̄)X)†, so the entries a < a′ of the solution are the
+        # conjugate transposes of the sector q > 0 solves of A₀ − σ̄ with right-hand side r†
+        outs = self._woodbury(self._solve([r], self.groups, self.layout_groups))
+        lower = lower_from_sectors([o[0] for o in outs], N, self.layout_groups, layout)
+        mirrored = self._solve([jnp.conj(jnp.swapaxes(r, -1, -2))], self.mirror, self.layout_groups[1:])
+        strict = lower_from_sectors([o[0] for o in mirrored], N, self.layout_groups[1:], layout)
+        return (lower + jnp.conj(jnp.swapaxes(strict, -1, -2))) * mask
 
 
-def _layer_blocks(st: dict, layout: DickeLayout, g, transposed: bool):
-    """(D, lower, upper) triples (sub, main, super in J) of shape (nl, nq, nb) for one group."""
+def _layer_blocks(st: dict, layout: DickeLayout, g, transposed: bool, shift=0.0):
+    """(D, lower, upper) triples (sub, main, super in J) of shape (nl, nq, nb) for one group, of
+    L₀ − shift (the identity shifted on the valid entries)."""
     N = layout.N
     S = {k: to_sectors(x, N, g).transpose(1, 0, 2) for k, x in st.items()}  # (nl, nq, nb)
     ok = to_sectors(layout.block_mask, N, g, xp=np).transpose(1, 0, 2)
     z = lambda k: jnp.where(ok, S[k], 0.0)
     # target j is fed by source j − ΔJ: sub ↔ ΔJ = +1, super ↔ ΔJ = −1
-    D = (z((1, 0)), jnp.where(ok, S[(0, 0)], 1.0), z((-1, 0)))  # padding: identity rows, decoupled
+    D = (z((1, 0)), jnp.where(ok, S[(0, 0)] - shift, 1.0), z((-1, 0)))  # padding: identity rows, decoupled
     lower = tuple(z((dj, 1)) for dj in (1, 0, -1))  # source layer ℓ − 1
     upper = tuple(z((dj, -1)) for dj in (1, 0, -1))  # source layer ℓ + 1
     if transposed:
@@ -246,8 +271,11 @@ FACTOR_DTYPES = {"double": jnp.complex128, "single": jnp.complex64}
 
 
 def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: bool = False,
-                              n_groups: int | None = None, precision: str = "double") -> ConservingPreconditioner:
-    """Factorise A₀ = L₀ + weight·Tr(·) (``transposed``: A₀ᵀ) sector by sector.
+                              n_groups: int | None = None, precision: str = "double",
+                              shift=0.0, hermitian: bool = True) -> ConservingPreconditioner:
+    """Factorise A₀ − shift = L₀ + weight·Tr(·) − shift (``transposed``: its transpose) sector by
+    sector; ``shift`` (may be traced) serves shift-invert eigenvalue solves. ``hermitian=False``
+    (a complex shift) also factorises A₀ − conj(shift) for the sectors q < 0 (twice the factors).
 
     ``precision="single"`` stores the factors S_ℓ⁻¹ in complex64 (half the memory; they are
     computed in complex128 and applied with complex128 vectors): the preconditioner is then the
@@ -278,7 +306,7 @@ def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: boo
     u, v = (tr, wdiag) if transposed else (wdiag, tr)  # A₀ = L₀ + u vᵀ on sector 0
     factors = []
     for gi, g in enumerate(groups):
-        D, lower, upper = (D0, lo0, up0) if gi == 0 and not transposed else _layer_blocks(st, layout, g, transposed)
+        D, lower, upper = _layer_blocks(st, layout, g, transposed, shift)
         if gi == 0:  # B = W + s e_k e_kᵀ on sector 0 (layer ℓ = a′ = a at q = 0)
             D = (D[0], D[1].at[ak, 0, jk].add(scale), D[2])
         factors.append(_factor_group(D, lower, upper, FACTOR_DTYPES[precision]))
@@ -289,7 +317,11 @@ def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: boo
     Z = _solve_group(f0, U[:, None].transpose(2, 0, 1, 3))[:, :, 0].transpose(1, 0, 2)  # (2, nl, nb)
     v0 = jnp.asarray(sec(v))
     C = jnp.eye(2) + jnp.stack([Z[:, ak, jk], jnp.sum(v0 * Z, axis=(-2, -1))], 0)  # C[a, b] = V_aᵀ Z_b
-    return ConservingPreconditioner(tuple(factors), Z, linalg.inv(C), (ak, jk), v0, layout, transposed, groups)
+    mirror = None
+    if not hermitian:
+        mirror = tuple(_factor_group(*_layer_blocks(st, layout, g, transposed, jnp.conj(shift)), FACTOR_DTYPES[precision])
+                       for g in groups[1:])
+    return ConservingPreconditioner(tuple(factors), Z, linalg.inv(C), (ak, jk), v0, mirror, layout, transposed, groups)
 
 
 def h0_preconditioner(model, layout: DickeLayout, weight, *, transposed: bool = False,

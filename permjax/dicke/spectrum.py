@@ -15,9 +15,9 @@ Tr(·) a left eigenvector of A with eigenvalue 1. So
 A is nonsingular, and ARPACK's shift-invert mode on (A − σ)⁻¹ finds the nonzero eigenvalues of
 L closest to σ; the "trace mode" (eigenvalue 1, Tr v ≠ 0) is discarded and λ = 0 (the steady
 state) added. Each application of (A − σ)⁻¹ is a right-preconditioned GMRES solve (``fast.py``)
-with the exact inverse of the h = 0 / q-conserving part A₀ (``precondition.py``) as the
-preconditioner: exact at σ = 0 and h = 0, a few tens of iterations at h ≠ 0; for σ ≠ 0 the same
-(unshifted) A₀⁻¹ preconditions, more iterations when |σ| is large.
+with the exact inverse of the shifted q-conserving part A₀ − σ (``precondition.py``) as the
+preconditioner: exact for a q-conserving model (LMG at h = 0) at any σ, a few tens of iterations
+at h ≠ 0.
 
 Every returned pair carries its residual ‖Lv − λv‖/‖v‖, computed afresh with the matrix-free L.
 """
@@ -38,8 +38,8 @@ from ..model import validate_N
 from .dynamics import dicke_model
 from .fast import gmres
 from .layout import DickeLayout
-from .liouvillian import block_trace, liouvillian
-from .precondition import h0_preconditioner
+from .liouvillian import block_trace, dicke_liouvillian, liouvillian
+from .precondition import conserving_preconditioner
 from .solve import trace_weight
 
 
@@ -97,12 +97,18 @@ def _valid_index(layout: DickeLayout):
     return np.nonzero(layout.block_mask)
 
 
-@functools.partial(jax.jit, static_argnames=("N",))
-def _build_preconditioner(model, *, N):
+@functools.partial(jax.jit, static_argnames=("N", "hermitian"))
+def _preconditioner_jit(model, shift, *, N, hermitian):
     layout = DickeLayout(N)
     with jax.ensure_compile_time_eval():
         w = trace_weight(layout)
-    return h0_preconditioner(model, layout, w)
+    return conserving_preconditioner(dicke_liouvillian(model, layout), layout, w, shift=shift, hermitian=hermitian)
+
+
+def _build_preconditioner(model, shift, *, N):
+    """The exact inverse of A₀ − σ (the q-conserving part, shifted: ``precondition.py``)."""
+    shift = complex(shift)
+    return _preconditioner_jit(model, jnp.complex128(shift), N=N, hermitian=shift.imag == 0)
 
 
 @functools.partial(jax.jit, static_argnames=("N", "maxiter"))
@@ -162,11 +168,13 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     if getattr(mdl, "shape", ()) != ():
         raise ValueError("spectrum takes a single model (scalar leaves)")
     t0 = time.perf_counter()
-    P = _build_preconditioner(mdl, N=N)
+    P = {shift: _build_preconditioner(mdl, shift, N=N)}
     iters, ress = [], []
 
     def solve(b, sigma):
-        x, it, r = _shifted_solve(mdl, P, jnp.asarray(b, jnp.complex128), sigma, N=N, tol=float(inner_tol),
+        if sigma not in P:
+            P[sigma] = _build_preconditioner(mdl, sigma, N=N)
+        x, it, r = _shifted_solve(mdl, P[sigma], jnp.asarray(b, jnp.complex128), sigma, N=N, tol=float(inner_tol),
                                   maxiter=int(inner_maxiter))
         iters.append(int(it))
         ress.append(float(r))
