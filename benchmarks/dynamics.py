@@ -1,6 +1,6 @@
 """Finite-N dynamics and Liouvillian spectrum (issue 14) against QuTiP piqs, in the same run.
 
-Model: LMG 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1 (the paper's point), initial state all down.
+Model: LMG 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1 (the paper's point; ``--h`` changes h), initial state all down.
 
 * evolve: ``permjax.evolve`` to t = 50/γ (101 saved times, ⟨m⟩ only; rtol 1e-8, atol 1e-10) vs
   piqs (Liouvillian assembly) + ``qutip.mesolve`` (same tolerances, ⟨J_x,y,z⟩ only), from the same
@@ -13,7 +13,7 @@ Model: LMG 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1 (the paper's point), initial sta
 Each job runs in a fresh process (``benchmarks/finite.py``'s ``run_isolated``) with a timeout;
 ``first`` = compile + run, ``warm`` = a second call. Writes benchmarks/results/dynamics.json.
 
-    python3 benchmarks/dynamics.py [--N 40 80] [--spectrum-N 40 80] [--piqs-max 80] [--timeout 900]
+    python3 benchmarks/dynamics.py [--N 40 80] [--spectrum-N 40 80] [--piqs-max 80] [--timeout 900] [--h 0.5]
 """
 
 import argparse
@@ -28,7 +28,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import finite  # noqa: E402  (run_isolated)
 
-MODEL = dict(J=3.0, h=0.5, Gamma=1.68, gamma=1.0)
+MODEL = dict(J=3.0, h=float(os.environ.get("PERMJAX_BENCH_H", 0.5)), Gamma=1.68, gamma=1.0)  # workers read --h here
 T_FINAL, N_SAVED, RTOL, ATOL = 50.0, 101, 1e-8, 1e-10
 
 
@@ -102,11 +102,14 @@ def _spectrum_piqs(N, out):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--N", type=int, nargs="+", default=[40, 80])
+    ap.add_argument("--N", type=int, nargs="*", default=[40, 80])
     ap.add_argument("--spectrum-N", type=int, nargs="+", default=[40, 80])
     ap.add_argument("--piqs-max", type=int, default=80)
     ap.add_argument("--timeout", type=float, default=900)
+    ap.add_argument("--h", type=float, default=0.5)
     a = ap.parse_args()
+    os.environ["PERMJAX_BENCH_H"] = repr(a.h)
+    MODEL["h"] = a.h
     rows = {"evolve": [], "spectrum": []}
     for N in a.N:
         pj = finite.run_isolated(_evolve_permjax, N, a.timeout)
@@ -147,7 +150,7 @@ def main():
         print(f"{r['N']:>4} | {f(pj, 'first_s')} {pj.get('inner_solves', '-'):>6} {pj.get('max_residual', float('nan')):8.1e} | "
               f"{f(pq, 'total_s'):>11} | {r.get('max_dlambda', float('nan')):8.1e}")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "dynamics.json"), "w") as fh:
+    with open(os.path.join(HERE, "results", f"dynamics_h{a.h:g}.json"), "w") as fh:
         json.dump(dict(model=MODEL, t_final=T_FINAL, rows=rows, cpu_count=os.cpu_count()), fh, indent=1)
 
 
