@@ -59,3 +59,27 @@ def test_bad_solver_arguments():
         permjax.steady_state(4, model, method=CGLS(tol=1e-30))
     with pytest.raises(ValueError, match="maxiter"):
         permjax.steady_state(4, model, method=CGLS(maxiter=2.5))
+
+
+def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
+    """A strongly anisotropic XYZ model with weak decay: the q-changing part dominates the
+    preconditioned part and GMRES stagnates; it stops after STALL_RESTARTS restarts without
+    halving the residual (not at maxiter), and Auto retries with the sparse LU, whose state is
+    the one CGLS reaches (the operator itself is checked against 2^N brute force elsewhere)."""
+    from permjax.dicke.fast import STALL_RESTARTS
+    from permjax.dicke.solve import ConvergenceError, default_maxiter
+    from permjax.dicke.layout import DickeLayout
+    from permjax.models.zoo import XYZ
+
+    N, model = 10, XYZ(Jx=1.0, Jy=-3.0, Jz=-1.0, gamma=0.002)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        st = permjax.steady_state(N, model, method=GMRES(restart=20), on_failure="warn")
+    its = int(st.diagnostics.iterations)
+    assert not bool(st.diagnostics.converged) and its <= 20 * (STALL_RESTARTS + 10) < default_maxiter(DickeLayout(N))
+    with pytest.raises(ConvergenceError):
+        permjax.steady_state(N, model, method=GMRES(restart=20))
+    with pytest.warns(RuntimeWarning, match="sparse LU"):
+        auto = permjax.steady_state(N, model, method=Auto(gmres_from_N=2))
+    ref = permjax.steady_state(N, model, method=CGLS(tol=1e-13, maxiter=200000))
+    assert bool(auto.diagnostics.converged) and float(auto.diagnostics.residual) < 1e-11
+    np.testing.assert_allclose(np.asarray(auto.blocks), np.asarray(ref.blocks), atol=1e-10)

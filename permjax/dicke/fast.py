@@ -26,6 +26,10 @@ from .solve import KrylovResult, trace_weight
 
 #: smallest Krylov basis between restarts (memory: restart+1 grid-sized complex arrays)
 DEFAULT_RESTART = 20
+#: stagnation: GMRES stops when the true residual has not halved over this many restarts (a model
+#: whose q-changing part dominates the preconditioned part can stall for tens of thousands of
+#: iterations at a residual ≈ 1; ``Auto`` then falls back to the sparse LU, solve.py)
+STALL_RESTARTS = 10
 #: largest basis, and the memory the basis may take before it is capped at DEFAULT_RESTART: models
 #: whose q-changing part dominates (a boundary time crystal's drive) stagnate under short restarts
 MAX_RESTART = 60
@@ -45,8 +49,9 @@ def _dot(a, b):
 def gmres(matvec, psolve, b, x0, *, tol, maxiter, restart=DEFAULT_RESTART):
     """Right-preconditioned restarted GMRES for matvec(x) = b; returns ``KrylovResult``.
 
-    Stops when the true residual ‖b − A x‖ ≤ tol ‖b‖ at a restart, or after ``maxiter``
-    iterations in total. ``psolve`` approximates A⁻¹.
+    Stops when the true residual ‖b − A x‖ ≤ tol ‖b‖ at a restart, after ``maxiter`` iterations
+    in total, or when the residual has not halved over ``STALL_RESTARTS`` restarts (stagnation).
+    ``psolve`` approximates A⁻¹.
     """
     m = int(restart)
     bnorm = jnp.sqrt(jnp.real(_dot(b, b)))
@@ -102,18 +107,20 @@ def gmres(matvec, psolve, b, x0, *, tol, maxiter, restart=DEFAULT_RESTART):
         return x + dx, k + i
 
     def outer_cond(c):
-        x, k, res = c
-        return (k < maxiter) & (res > tol)
+        x, k, res, ref, since = c
+        return (k < maxiter) & (res > tol) & (since < STALL_RESTARTS)
 
     def outer_body(c):
-        x, k, _ = c
+        x, k, _, ref, since = c
         x, k = cycle(x, k)
         r = b - matvec(x)
-        return x, k, jnp.sqrt(jnp.real(_dot(r, r))) / bsafe
+        res = jnp.sqrt(jnp.real(_dot(r, r))) / bsafe
+        halved = res <= 0.5 * ref
+        return x, k, res, jnp.where(halved, res, ref), jnp.where(halved, 0, since + 1)
 
     r0 = b - matvec(x0)
     res0 = jnp.sqrt(jnp.real(_dot(r0, r0))) / bsafe
-    x, k, res = jax.lax.while_loop(outer_cond, outer_body, (x0, jnp.asarray(0), res0))
+    x, k, res, _, _ = jax.lax.while_loop(outer_cond, outer_body, (x0, jnp.asarray(0), res0, res0, jnp.asarray(0)))
     return KrylovResult(x, k, res)
 
 

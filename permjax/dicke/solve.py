@@ -192,6 +192,11 @@ class Rates(Solver):
     name: ClassVar[str] = "rates"
 
 
+#: largest N at which ``Auto`` retries a stalled GMRES solve with the sparse LU of every J-block
+#: (N³/6 unknowns; measured 51–65 s and 4.9–5.7 GB peak at N = 80 for LMG, XYZ and the BTC)
+DIRECT_FALLBACK_MAX_N = 80
+
+
 class Auto(Solver):
     """The one rule for ``method="auto"``: ``select`` picks a solver from the model's structure and N.
 
@@ -224,6 +229,15 @@ class Auto(Solver):
         else:
             cls = GMRES if N >= self.gmres_from_N else CGLS
         return cls(tol=self.tol, maxiter=self.maxiter)
+
+    def fallback(self, N: int, failed: Solver, block: str = "all") -> Solver | None:
+        """After a concrete solve by ``failed`` did not converge: ``Direct`` (the sparse LU of
+        every J-block) for GMRES up to N = ``DIRECT_FALLBACK_MAX_N``, else None. GMRES stalls
+        when the q-changing part dominates the preconditioned q-conserving part (a strongly
+        anisotropic XYZ model, a strongly driven time crystal)."""
+        if isinstance(failed, GMRES) and block == "all" and N <= DIRECT_FALLBACK_MAX_N:
+            return Direct(tol=self.tol)
+        return None
 
 
 #: the solvers by name (``steady_state(method=name)``, ``--method``)
@@ -383,8 +397,9 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         raise ValueError(f"on_failure must be 'raise' or 'warn', got {on_failure!r}")
     solver = as_solver(method, tol, maxiter)
     model = _unique_structure(model, block)
-    if isinstance(solver, Auto):
-        solver = solver.select(N, original if block == "all" else model, block)
+    auto = solver if isinstance(solver, Auto) else None
+    if auto is not None:
+        solver = auto.select(N, original if block == "all" else model, block)
     method, tol = solver.name, solver.tol
     if method == "rates":
         # traced coefficients: the rate equations check what they can themselves (rates.py)
@@ -405,10 +420,18 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
     u, v, _, _ = stencil_arrays(model, layout)
-    rho, diag = _solve_full(model, (jnp.asarray(u), jnp.asarray(v)), x0, layout_grids(layout), layout=layout,
-                            solver=solver, maxiter=maxiter, on_failure=on_failure)
+    arrays = (jnp.asarray(u), jnp.asarray(v)), x0, layout_grids(layout)
+    rho, diag = _solve_full(model, *arrays, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
+    retry = auto.fallback(N, solver, block) if auto is not None and _is_concrete(diag.converged) else None
+    if retry is not None and not bool(np.all(np.asarray(diag.converged))):
+        warnings.warn(f"steady_state(N={N}): GMRES stopped at residual {float(np.max(diag.residual)):.2e} after "
+                      f"{int(np.max(diag.iterations))} iterations; solving by sparse LU (method='direct')",
+                      RuntimeWarning, stacklevel=2)
+        solver, method = retry, retry.name
+        rho, diag = _solve_full(model, *arrays, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
     rho, diag = _check(rho, diag, on_failure,
-                       f"steady_state(N={N}, method={method!r}) did not converge within maxiter={maxiter}")
+                       f"steady_state(N={N}, method={method!r}) did not converge (it stops at maxiter={maxiter}, "
+                       "and GMRES when the residual stops falling)")
     return DickeState(rho, diag, N, layout.symmetric)
 
 
