@@ -92,7 +92,7 @@ def estimated_seconds(N, done, rows):
     return per_iteration * int(last["iterations"]) * growth, per_iteration
 
 
-def finite_points(name, fam, par, lo, hi, Ns, count, budget):
+def finite_points(name, fam, par, lo, hi, Ns, count, budget, method="gmres"):
     """Solve the missing (value, N) rows of docs/zoo_<name>_finite.csv; returns all rows."""
     path = os.path.join(DOCS, f"zoo_{name}_finite.csv")
     fields = [par] + FIELDS
@@ -112,11 +112,12 @@ def finite_points(name, fam, par, lo, hi, Ns, count, budget):
             rows = [r for r in rows if key(r) != (v, N)]
             if est > budget:
                 row = {par: v, "N": N, "mi_per_N": "", "converged": False, "note": SKIPPED,
-                       "seconds": "", "method": "gmres", "residual": "", "iterations": "",
+                       "seconds": "", "method": method, "residual": "", "iterations": "",
                        "estimated_seconds": f"{est:.0f}"}
                 print(f"{name} {par}={v} N={N}: skipped (estimated {est:.0f} s > budget {budget:g} s)", flush=True)
             else:
-                row = {par: v, **finite_point(N, fam(**{par: float(v)}), method="gmres", maxiter=maxiter),
+                row = {par: v, **finite_point(N, fam(**{par: float(v)}), method=method,
+                                              maxiter=maxiter if method == "gmres" else None),
                        "estimated_seconds": f"{est:.0f}"}
                 print(f"{name} {par}={v} N={N}: I_M/N = {row['mi_per_N']:.3e} converged={row['converged']} "
                       f"residual={row['residual']:.1e} iterations={row['iterations']} {row['seconds']:.1f} s", flush=True)
@@ -182,6 +183,8 @@ def main():
     ap.add_argument("--finite-points", type=int, default=9, help="parameter values with finite-N points")
     ap.add_argument("--budget", type=float, default=60.0,
                     help="skip a finite-N point whose estimated time exceeds this many seconds")
+    ap.add_argument("--method", default="gmres", choices=["gmres", "direct", "auto"],
+                    help="steady-state method of the finite-N points (direct: sparse LU of every J-block, N <= 80)")
     ap.add_argument("--only-finite", action="store_true",
                     help="do not recompute the N → ∞ curves: read docs/zoo_<name>.csv")
     args = ap.parse_args()
@@ -191,7 +194,8 @@ def main():
         d = fam().to_model().d
         curve = read_curve(name, par) if args.only_finite else mean_field_curve(name, fam, par, lo, hi, args.points)
         if d == 2 and args.finite_N:
-            finite = finite_points(name, fam, par, lo, hi, args.finite_N, args.finite_points, args.budget)
+            finite = finite_points(name, fam, par, lo, hi, args.finite_N, args.finite_points, args.budget,
+                                   args.method)
         else:
             finite = read_rows(os.path.join(DOCS, f"zoo_{name}_finite.csv")) if d == 2 else []
         plot(name, fam, par, curve, finite, d)

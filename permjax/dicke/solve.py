@@ -367,7 +367,8 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         method: a ``Solver`` object carrying its options (``CGLS()``, ``GMRES(restart=40)``,
             ``Direct()``, ``Rates()``, ``Auto()``) or its name in ``SOLVERS``. ``"auto"``
             (``Auto.select``): the rate equations or GMRES for a q-conserving model, else GMRES
-            for N ≥ ``GMRES_FROM_N`` and CGLS below; ``"rates"``: the population equations of a
+            for N ≥ ``GMRES_FROM_N`` and CGLS below; a GMRES solve that stalls is retried by
+            sparse LU up to N = ``DIRECT_FALLBACK_MAX_N`` (``Auto.fallback``, with a warning); ``"rates"``: the population equations of a
             q-conserving model (LMG at h = 0: Eqs. 30–31), a diagonal state that reaches large
             N — use it explicitly inside jit/vmap, where coefficients are traced.
         on_failure: ``"raise"`` (``ConvergenceError``; inside jit an equinox runtime error) or
