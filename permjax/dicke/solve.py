@@ -283,6 +283,9 @@ def _solve_full(model: PIModel, vectors, x0, grids, *, layout: DickeLayout, solv
     ``vectors`` (the Liouvillian's stencil vectors) and ``grids`` (``layout_grids``: the trace
     weight w and the valid-entry mask) are arguments, so XLA never folds computations on them
     as constants (slow compiles growing with N)."""
+    # inside a caller's jit these arrays are constants again: the barrier keeps XLA from folding
+    # computations on them (seconds of compile time at large N)
+    vectors, grids = jax.lax.optimization_barrier((vectors, grids))
     L = dicke_liouvillian(model, layout, vectors)
     w, valid = grids
 
