@@ -79,14 +79,34 @@ class AugmentedLU:
         ek[k] = 1.0
         self.U = np.stack([ek, w - ek], 1).astype(np.complex128)
         self.V = np.stack([Lk, t], 1).astype(np.complex128)
+        self.L, self.w, self.t = sp.csr_matrix(L), w, t
 
-    def solve(self, b, transposed: bool = False):
+    def _lu_solve(self, b, transposed: bool):
         U, V = (self.V, self.U) if transposed else (self.U, self.V)
         trans = "T" if transposed else "N"
         y = self.lu.solve(b, trans=trans)
         Z = self.lu.solve(U, trans=trans)
         C = np.eye(2) + V.T @ Z
         return y - Z @ np.linalg.solve(C, V.T @ y)
+
+    def apply(self, x, transposed: bool = False):
+        """A x = L x + w (tᵀx), or Aᵀ x."""
+        if transposed:
+            return self.L.T @ x + self.t * (self.w @ x)
+        return self.L @ x + self.w * (self.t @ x)
+
+    def solve(self, b, transposed: bool = False, refinements: int = 2):
+        """A⁻¹ b (or A⁻ᵀ b), with up to ``refinements`` steps of iterative refinement: the LU's
+        round-off grows with the size (relative residual 7e-11 at N = 800 in the symmetric block
+        before refinement)."""
+        x = self._lu_solve(b, transposed)
+        bnorm = np.linalg.norm(b) or 1.0
+        for _ in range(refinements):
+            r = b - self.apply(x, transposed)
+            if np.linalg.norm(r) <= 1e-15 * bnorm:
+                break
+            x = x + self._lu_solve(r, transposed)
+        return x
 
 
 def _host_solve(groups, layout: DickeLayout, transposed: bool):
