@@ -14,7 +14,9 @@ Liouvillian's own (``DickeLiouvillian.coefficients``), so this module cannot dri
 
 Half the work: L₀ maps Hermitian matrices to Hermitian ones, and sector −q of a Hermitian
 matrix is the conjugate transpose of sector q; only q ≥ 0 is factorised, and a general input
-is split r = H₁ + iH₂ into Hermitian parts (two right-hand sides of the same factors).
+is split r = H₁ + iH₂ into Hermitian parts (two right-hand sides of the same factors). Shifted
+by a complex σ (shift-invert, ``spectrum.py``) this fails; then (L₀ − σ)X† = ((L₀ − σ̄)X)† and
+the sectors q < 0 are the conjugate transposes of sector solves of L₀ − σ̄ (``hermitian=False``).
 
 Sector sizes: in sector q only J ≥ q/2 exist and only N+1−q layers, so sectors are grouped by q
 and each group is trimmed to the J and ℓ ranges it needs (memory ≈ N⁴/14 complex numbers
