@@ -308,7 +308,10 @@ def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: boo
     u, v = (tr, wdiag) if transposed else (wdiag, tr)  # A₀ = L₀ + u vᵀ on sector 0
     factors = []
     for gi, g in enumerate(groups):
-        D, lower, upper = _layer_blocks(st, layout, g, transposed, shift)
+        if gi == 0 and not transposed:  # the probe's blocks, shifted on the valid entries
+            D, lower, upper = (D0[0], jnp.where(ok0, D0[1] - shift, D0[1]), D0[2]), lo0, up0
+        else:
+            D, lower, upper = _layer_blocks(st, layout, g, transposed, shift)
         if gi == 0:  # B = W + s e_k e_kᵀ on sector 0 (layer ℓ = a′ = a at q = 0)
             D = (D[0], D[1].at[ak, 0, jk].add(scale), D[2])
         factors.append(_factor_group(D, lower, upper, FACTOR_DTYPES[precision]))
