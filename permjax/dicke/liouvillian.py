@@ -251,13 +251,26 @@ class DickeLiouvillian(eqx.Module):
     weights: jax.Array  # (n_terms,) real: the model coefficient of each term
     groups: tuple = eqx.field(static=True)
     layout: DickeLayout = eqx.field(static=True)
+    runs: tuple = eqx.field(static=True, default=None)  # per group: (lo, hi, side) sharing v or u
 
     def __call__(self, rho, part: str = "all"):
+        # one elementwise expression (XLA fuses it into a single pass over ρ); terms sharing a
+        # vector are summed on the (n_J, N+1) grid first
         out = jnp.zeros_like(rho)
-        for shift, lo, hi in self.groups:
+        w = self.weights.astype(rho.dtype)
+        runs = self.runs or tuple(((lo, hi, "none"),) for _, lo, hi in self.groups)
+        for (shift, lo, hi), group_runs in zip(self.groups, runs):
             if part == "conserving" and not conserves_q(shift) or part == "mixing" and conserves_q(shift):
                 continue
-            coef = jnp.einsum("t,tja,tjb->jab", self.weights[lo:hi].astype(rho.dtype), self.u[lo:hi], self.v[lo:hi])
+            coef = None
+            for a, b, side in group_runs:
+                if side == "v":  # (Σ_t w_t u_t) ⊗ v
+                    term = sum(w[t] * self.u[t] for t in range(a, b))[:, :, None] * self.v[a][:, None, :]
+                elif side == "u":  # u ⊗ (Σ_t w_t v_t)
+                    term = self.u[a][:, :, None] * sum(w[t] * self.v[t] for t in range(a, b))[:, None, :]
+                else:
+                    term = sum((w[t] * self.u[t])[:, :, None] * self.v[t][:, None, :] for t in range(a, b))
+                coef = term if coef is None else coef + term
             out = out + shift_grid(coef * rho, shift)
         return out
 
@@ -276,12 +289,38 @@ def stencil_arrays(model, layout: DickeLayout):
     """(u, v) numpy stacks and static groups for ``model``'s structure (cached)."""
     model = as_model(model)
     check_qubit_model(model)
-    return _stencil_arrays(_signature(model), layout)
+    return _stencil_arrays(_signature(model), layout)[:4]
+
+
+def _runs(terms) -> tuple:
+    """Reorder one shift group so that terms sharing their v (or else their u) vector are
+    contiguous: returns (ordered terms, ((lo, hi, side), ...)) with side "v", "u" or "none"."""
+    by_v: dict = {}
+    for t in terms:
+        by_v.setdefault(t.v.tobytes(), []).append(t)
+    shared = [g for g in by_v.values() if len(g) > 1]
+    single = [g[0] for g in by_v.values() if len(g) == 1]
+    by_u: dict = {}
+    for t in single:
+        by_u.setdefault(t.u.tobytes(), []).append(t)
+    ordered, runs = [], []
+    for side, gs in (("v", shared), ("u", [g for g in by_u.values() if len(g) > 1]),
+                     ("none", [g for g in by_u.values() if len(g) == 1])):
+        for g in gs:
+            runs.append((len(ordered), len(ordered) + len(g), side))
+            ordered.extend(g)
+    return ordered, runs
 
 
 @functools.lru_cache(maxsize=64)
 def _stencil_arrays(signature, layout):
     terms = stencil(signature, layout)
+    ordered, runs = [], []
+    for shift in sorted({t.shift for t in terms}):
+        group, group_runs = _runs([t for t in terms if t.shift == shift])
+        runs.append(tuple((len(ordered) + a, len(ordered) + b, side) for a, b, side in group_runs))
+        ordered.extend(group)
+    terms = ordered
     if terms:
         u = np.stack([t.u for t in terms])
         v = np.stack([t.v for t in terms])
@@ -293,7 +332,7 @@ def _stencil_arrays(signature, layout):
             groups.append((terms[start].shift, start, i))
             start = i
     leaves = np.array([t.leaf for t in terms], dtype=np.int64)
-    return u, v, leaves, tuple(groups)
+    return u, v, leaves, tuple(groups), tuple(runs)
 
 
 def dicke_liouvillian(model, layout: DickeLayout, vectors=None) -> DickeLiouvillian:
@@ -303,12 +342,12 @@ def dicke_liouvillian(model, layout: DickeLayout, vectors=None) -> DickeLiouvill
     numpy stacks, which become constants of whatever traces this)."""
     model = as_model(model)
     check_qubit_model(model)
-    u, v, leaves, groups = _stencil_arrays(_signature(model), layout)
+    u, v, leaves, groups, runs = _stencil_arrays(_signature(model), layout)
     if vectors is not None:
         u, v = vectors
     coeffs = model_coefficients(model)
     weights = jnp.stack([jnp.asarray(coeffs[i], jnp.float64) for i in leaves]) if len(leaves) else jnp.zeros(0)
-    return DickeLiouvillian(jnp.asarray(u), jnp.asarray(v), weights, groups, layout)
+    return DickeLiouvillian(jnp.asarray(u), jnp.asarray(v), weights, groups, layout, runs)
 
 
 def liouvillian(rho, model, layout: DickeLayout):
