@@ -1,6 +1,6 @@
 """Figures of finite-N dynamics for the paper's LMG point (𝒥 = 3, Γ = 1.68, γ = 1; docs/):
 
-1. docs/dynamics_mi.png — I_M/N(t) from the all-down product state at N = 20, 40, 80, next to the
+1. docs/dynamics_mi.png — I_M/N(t) from the all-down product state at N = 20, 40, 80, 160, next to the
    mean-field running estimate b(|m̄_t|) − ⟨b(|m|)⟩_t along the mean-field trajectory from the
    same state (m̄_t, ⟨·⟩_t: averages over [0, t]) and its limit ``mi_thermo`` (h = 0.5).
 2. docs/dynamics_spectrum.png — the Liouvillian eigenvalues nearest 0 at h = 0 (N = 10 … 160) and
@@ -8,13 +8,14 @@
    — its decay rate −Re λ against N with a power-law fit, and its frequency Im λ against
    2π/T of the mean-field cycle (``mi_thermo``'s period), with fits ω_MF − Im λ ∝ N^{−β} and
    ω(N) = ω∞ + c N^{−b}.
-3. docs/dynamics_emission.png — S(ω) of ⟨Ĵ₊(τ)Ĵ₋(0)⟩ at h = 0.5, N = 40, 80 (time-domain
+3. docs/dynamics_emission.png — S(ω) of ⟨Ĵ₊(τ)Ĵ₋(0)⟩ at h = 0.5, N = 40, 80, 160 (time-domain
    quadrature of ``correlation``; at N = 40 also the resolvent ``power_spectrum``), with the
    mean-field frequencies marked.
 
-Data are cached next to the figures (docs/dynamics_*.json); ``--recompute`` redoes them.
+Data are cached next to the figures (docs/dynamics_*.json), one size at a time (an interrupted
+run resumes); ``--recompute`` redoes them, ``--N`` picks the sizes of parts 1 and 3.
 
-    python3 scripts/dynamics_figures.py [--parts 1 2 3] [--recompute]
+    python3 scripts/dynamics_figures.py [--parts 1 2 3] [--recompute] [--N 20 40 80 160]
 """
 
 import argparse
@@ -29,16 +30,27 @@ DOCS = os.path.join(HERE, "..", "docs")
 POINT = dict(J=3.0, Gamma=1.68, gamma=1.0)
 
 
-def _cached(name, recompute, fn):
-    path = os.path.join(DOCS, f"dynamics_{name}.json")
-    if os.path.exists(path) and not recompute:
-        with open(path) as f:
-            return json.load(f)
-    data = fn()
+def _save(path, data):
     tmp = path + ".tmp"
     with open(tmp, "w") as f:
         json.dump(data, f, indent=1)
     os.replace(tmp, path)
+
+
+def _cached(name, recompute, fn, Ns=(), one=None):
+    """The cached data of a part; ``one(N)`` adds each size of ``Ns`` missing from it (saved
+    after each, so an interrupted run resumes)."""
+    path = os.path.join(DOCS, f"dynamics_{name}.json")
+    if os.path.exists(path) and not recompute:
+        with open(path) as f:
+            data = json.load(f)
+    else:
+        data = fn()
+        _save(path, data)
+    for N in Ns:
+        if str(N) not in data["N"]:
+            data["N"][str(N)] = one(N)
+            _save(path, data)
     return data
 
 
@@ -67,27 +79,30 @@ def _meanfield_running(model, m0, ts):
     return Y[:, :3], est
 
 
-def part1(recompute):
+def part1(recompute, Ns=(20, 40, 80, 160)):
     import permjax
 
-    Ns = [20, 40, 80]
     ts = np.linspace(0.0, 40.0, 161)
+
+    def one(N):
+        t0 = time.perf_counter()
+        from permjax.dicke.dynamics import evolve_segments
+
+        r = evolve_segments(N, permjax.LMG(h=0.5, **POINT), "down", ts)
+        rec = {"mi": np.asarray(r.mi).tolist(), "m": np.asarray(r.m).tolist(),
+               "seconds": time.perf_counter() - t0, "steps": int(r.num_steps)}
+        print(f"  evolve N={N}: {rec['seconds']:.1f} s", flush=True)
+        return rec
 
     def compute():
         out = {"t": ts.tolist(), "N": {}}
-        for N in Ns:
-            t0 = time.perf_counter()
-            r = permjax.evolve(N, permjax.LMG(h=0.5, **POINT), "down", ts)
-            out["N"][str(N)] = {"mi": np.asarray(r.mi).tolist(), "m": np.asarray(r.m).tolist(),
-                                "seconds": time.perf_counter() - t0, "steps": int(r.num_steps)}
-            print(f"  evolve N={N}: {out['N'][str(N)]['seconds']:.1f} s", flush=True)
         model = permjax.LMG(h=0.5, **POINT)
         m_mf, est = _meanfield_running(model, np.array([0.0, 0.0, -1.0]), ts)
         th = permjax.mi_thermo(model)
         out.update(mf_running=est.tolist(), mf_m=m_mf.tolist(), mi_thermo=float(th.mi), period=float(th.period))
         return out
 
-    d = _cached("mi", recompute, compute)
+    d = _cached("mi", recompute, compute, Ns, one)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -95,6 +110,7 @@ def part1(recompute):
 
     fig, ax = plt.subplots(1, 2, figsize=(10, 3.8))
     t = np.array(d["t"])
+    Ns = [N for N in Ns if str(N) in d["N"]]
     for N in Ns:
         ax[0].plot(t, d["N"][str(N)]["mi"], label=f"N = {N}")
         ax[1].plot(t, np.array(d["N"][str(N)]["m"])[:, 2], label=f"N = {N}")
@@ -214,34 +230,32 @@ def part2(recompute):
     return d, fits
 
 
-def part3(recompute):
+def part3(recompute, Ns=(40, 80, 160)):
     import permjax
     from permjax.dicke.correlations import spectrum_from_correlation
 
-    Ns = [40, 80]
     taus = np.linspace(0.0, 50.0, 2001)
     omegas = np.linspace(-6.0, 6.0, 601)
     model = permjax.LMG(h=0.5, **POINT)
 
-    def compute():
-        out = {"omega": omegas.tolist(), "N": {}}
-        for N in Ns:
-            t0 = time.perf_counter()
-            g = permjax.correlation(N, model, "J+", "J-", taus)
-            S = spectrum_from_correlation(taus, g.g, g.g_inf, omegas)
-            rec = {"S": S.tolist(), "g_abs_end": float(abs(complex(g.g[-1]) - complex(g.g_inf))),
-                   "g0": float(np.real(g.g[0])), "seconds": time.perf_counter() - t0}
-            if N == 40:
-                w_check = np.linspace(-4.0, 4.0, 33)
-                rec["resolvent_omega"] = w_check.tolist()
-                rec["resolvent_S"] = permjax.power_spectrum(N, model, "J+", w_check).S.tolist()
-            out["N"][str(N)] = rec
-            print(f"  S(ω) N={N}: {rec['seconds']:.1f} s, |g(τmax) − g∞| = {rec['g_abs_end']:.1e}", flush=True)
-        th = permjax.mi_thermo(model)
-        out["omega_mf"] = 2 * np.pi / float(th.period)
-        return out
+    def one(N):
+        t0 = time.perf_counter()
+        g = permjax.correlation(N, model, "J+", "J-", taus)
+        S = spectrum_from_correlation(taus, g.g, g.g_inf, omegas)
+        rec = {"S": S.tolist(), "g_abs_end": float(abs(complex(g.g[-1]) - complex(g.g_inf))),
+               "g0": float(np.real(g.g[0])), "seconds": time.perf_counter() - t0}
+        if N == 40:
+            w_check = np.linspace(-4.0, 4.0, 33)
+            rec["resolvent_omega"] = w_check.tolist()
+            rec["resolvent_S"] = permjax.power_spectrum(N, model, "J+", w_check).S.tolist()
+        print(f"  S(ω) N={N}: {rec['seconds']:.1f} s, |g(τmax) − g∞| = {rec['g_abs_end']:.1e}", flush=True)
+        return rec
 
-    d = _cached("emission", recompute, compute)
+    def compute():
+        th = permjax.mi_thermo(model)
+        return {"omega": omegas.tolist(), "N": {}, "omega_mf": 2 * np.pi / float(th.period)}
+
+    d = _cached("emission", recompute, compute, Ns, one)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -249,6 +263,7 @@ def part3(recompute):
 
     fig, ax = plt.subplots(figsize=(7, 4))
     w = np.array(d["omega"])
+    Ns = [N for N in Ns if str(N) in d["N"]]
     for N in Ns:
         rec = d["N"][str(N)]
         S = np.array(rec["S"]) / N**2
@@ -276,10 +291,14 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--parts", type=int, nargs="+", default=[1, 2, 3])
     ap.add_argument("--recompute", action="store_true")
+    ap.add_argument("--N", type=int, nargs="+", help="sizes of parts 1 and 3 (default: 20…160 and 40…160)")
     a = ap.parse_args()
     for p in a.parts:
         print(f"part {p}", flush=True)
-        {1: part1, 2: part2, 3: part3}[p](a.recompute)
+        if p == 2:
+            part2(a.recompute)
+        else:
+            {1: part1, 3: part3}[p](a.recompute, **({"Ns": tuple(a.N)} if a.N else {}))
 
 
 if __name__ == "__main__":

@@ -1,5 +1,7 @@
 """Steady-state solvers as objects carrying their options (permjax.dicke.solve)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -73,13 +75,18 @@ def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
 
     N, model = 10, XYZ(Jx=1.0, Jy=-3.0, Jz=-1.0, gamma=0.002)
     with pytest.warns(RuntimeWarning, match="did not converge"):
-        st = permjax.steady_state(N, model, method=GMRES(restart=20), on_failure="warn")
+        st = permjax.steady_state(N, model, method=GMRES(restart=20, axis="z"), on_failure="warn")
     its = int(st.diagnostics.iterations)
     assert not bool(st.diagnostics.converged) and its <= 20 * (STALL_RESTARTS + 10) < default_maxiter(DickeLayout(N))
     with pytest.raises(ConvergenceError):
-        permjax.steady_state(N, model, method=GMRES(restart=20))
+        permjax.steady_state(N, model, method=GMRES(restart=20, axis="z"))
     with pytest.warns(RuntimeWarning, match="sparse LU"):
-        auto = permjax.steady_state(N, model, method=Auto(gmres_from_N=2))
+        auto = permjax.steady_state(N, model, method=Auto(gmres_from_N=2, axis="z"))
     ref = permjax.steady_state(N, model, method=CGLS(tol=1e-13, maxiter=200000))
     assert bool(auto.diagnostics.converged) and float(auto.diagnostics.residual) < 1e-11
     np.testing.assert_allclose(np.asarray(auto.blocks), np.asarray(ref.blocks), atol=1e-10)
+    # quantized along the axis Auto chooses (frame.py) GMRES itself converges, no fallback
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        rotated = permjax.steady_state(N, model, method=Auto(gmres_from_N=2))
+    np.testing.assert_allclose(np.asarray(rotated.blocks), np.asarray(ref.blocks), atol=1e-10)

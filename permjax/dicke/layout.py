@@ -81,6 +81,16 @@ class DickeLayout:
         return np.array([math.log(2 * J + 1) + math.lgamma(N + 1) - math.lgamma(N / 2 + J + 2)
                          - math.lgamma(N / 2 - J + 1) for J in self.J])
 
+    def traced_block_mask(self):
+        """``block_mask`` computed from iotas inside traced code (no (n_J, N+1, N+1) literal in
+        the compiled program: such constants, repeated at every use, slow XLA's compile)."""
+        import jax
+
+        shape = (self.n_J, self.n_M, self.n_M)
+        j, a, b = (jax.lax.broadcasted_iota(np.int32, shape, k) for k in range(3))
+        two_j = 2 * j + int(round(2 * self.J_min))  # 2J
+        return (abs(2 * a - self.N) <= two_j) & (abs(2 * b - self.N) <= two_j)
+
     @property
     def n_unknowns(self) -> int:
         """Σ_J (2J+1)², the number of complex entries of a state (≈ N³/6)."""

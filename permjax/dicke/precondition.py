@@ -85,10 +85,21 @@ def _gather_indices(N: int, group):
     return np.where(ok, a, 0), np.broadcast_to(l, a.shape), ok
 
 
+def _iota_indices(N: int, group):
+    """``_gather_indices`` from iotas (traced: no index literals in the compiled program)."""
+    q_lo, q_hi, _, n_l = group
+    shape = (q_hi - q_lo, n_l)
+    q = jax.lax.broadcasted_iota(jnp.int32, shape, 0) + q_lo
+    l = jax.lax.broadcasted_iota(jnp.int32, shape, 1)
+    a = q + l
+    ok = a <= N
+    return jnp.where(ok, a, 0), l, ok
+
+
 def to_sectors(x, N: int, group, xp=jnp):
     """x[j, a, a′] → X[q, ℓ, j] = x[j, ℓ+q, ℓ] for the group's q ≥ 0 and j ≥ j_lo (0 off range).
     ``xp=numpy`` for static arrays (keeps XLA from constant-folding large gathers)."""
-    a, ap, ok = _gather_indices(N, group)
+    a, ap, ok = (_gather_indices if xp is np else _iota_indices)(N, group)
     X = x[group[2]:, a, ap]  # (nb, nq, nl)
     return xp.where(ok[None], X, 0).transpose(1, 2, 0)
 
@@ -97,14 +108,14 @@ def lower_from_sectors(groups_out, N: int, groups, layout: DickeLayout):
     """Inverse of ``to_sectors`` on the entries a ≥ a′ (sector q = a − a′ ≥ 0 of the groups
     given); the entries a < a′ are 0."""
     lower = jnp.zeros((layout.n_J, layout.n_M, layout.n_M), jnp.complex128)
-    aa = np.arange(layout.n_M)[:, None]
-    ap = np.arange(layout.n_M)[None, :]
-    qq = aa - ap
+    shape = (layout.n_M, layout.n_M)
+    ap = jax.lax.broadcasted_iota(jnp.int32, shape, 1)
+    qq = jax.lax.broadcasted_iota(jnp.int32, shape, 0) - ap
     for X, g in zip(groups_out, groups):
         q_lo, q_hi, j_lo, n_l = g
         sel = (qq >= q_lo) & (qq < q_hi)
-        qi = np.where(sel, qq - q_lo, 0)
-        li = np.where(sel, ap, 0)
+        qi = jnp.where(sel, qq - q_lo, 0)
+        li = jnp.where(sel, ap, 0)
         vals = X[qi, li, :]  # (n_M, n_M, nb)
         vals = jnp.where(sel[:, :, None], vals, 0.0).transpose(2, 0, 1)
         lower = lower.at[j_lo:].add(vals)
@@ -234,7 +245,7 @@ class ConservingPreconditioner(eqx.Module):
 
     def __call__(self, r):
         layout, N = self.layout, self.layout.N
-        mask = jnp.asarray(layout.block_mask)
+        mask = layout.traced_block_mask()
         if self.mirror is None:  # L₀ − σ (σ real) maps Hermitian matrices to Hermitian ones
             herm = (0.5 * (r + jnp.conj(jnp.swapaxes(r, -1, -2))), -0.5j * (r - jnp.conj(jnp.swapaxes(r, -1, -2))))
             outs = self._woodbury(self._solve(herm, self.groups, self.layout_groups))

@@ -158,15 +158,34 @@ class GMRES(Solver):
         precision: storage of the preconditioner's factors, ``"double"`` (complex128) or
             ``"single"`` (complex64: half their memory, the largest N on a GPU; the iteration and
             its residual stay float64, so the answer meets ``tol`` all the same).
+        axis: quantization axis of the Dicke basis the solve runs in (``frame.py``; the state
+            returned is always in the lab frame): ``"auto"`` (``frame.choose_axis``: the axis
+            whose q-changing part is smallest, e.g. x for a strongly driven time crystal; z
+            when the coefficients are traced), ``"z"``, or ``(θ, φ)``.
     """
 
     restart: int | None = eqx.field(default=None, static=True)
     precision: str = eqx.field(default="double", static=True)
+    axis: str | tuple = eqx.field(default="auto", static=True)
     name: ClassVar[str] = "gmres"
 
     def __check_init__(self):
         if self.precision not in ("double", "single"):
             raise ValueError(f"GMRES precision must be 'double' or 'single', got {self.precision!r}")
+        ok = self.axis in ("auto", "z") or (isinstance(self.axis, tuple) and len(self.axis) == 2
+                                             and all(isinstance(x, (int, float)) and np.isfinite(x) for x in self.axis))
+        if not ok:
+            raise ValueError(f"GMRES axis must be 'auto', 'z' or a tuple (theta, phi), got {self.axis!r}")
+
+    def frame_axis(self, model):
+        """The axis (θ, φ) this solve uses for ``model``, or ``None`` for z."""
+        if self.axis == "z":
+            return None
+        if self.axis == "auto":
+            from .frame import choose_axis
+
+            return choose_axis(model)
+        return None if tuple(map(float, self.axis)) == (0.0, 0.0) else tuple(map(float, self.axis))
 
     def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
         from .fast import gmres_conserving
@@ -203,9 +222,11 @@ class Auto(Solver):
     Attributes:
         gmres_from_N: N from which GMRES replaces CGLS for a model that changes q (one solve:
             ``GMRES_FROM_N``; many solves at one N sharing a compile: ``SWEEP_GMRES_FROM_N``).
+        axis: the quantization axis of GMRES solves (``GMRES.axis``; ``"auto"``: ``frame.choose_axis``).
     """
 
     gmres_from_N: int = eqx.field(default=GMRES_FROM_N, static=True)
+    axis: str | tuple = eqx.field(default="auto", static=True)
     name: ClassVar[str] = "auto"
 
     def select(self, N: int, model=None, block: str = "all") -> Solver:
@@ -228,6 +249,8 @@ class Auto(Solver):
             cls = Rates if rates_available(model) else GMRES
         else:
             cls = GMRES if N >= self.gmres_from_N else CGLS
+        if cls is GMRES:
+            return GMRES(tol=self.tol, maxiter=self.maxiter, axis=self.axis)
         return cls(tol=self.tol, maxiter=self.maxiter)
 
     def fallback(self, N: int, failed: Solver, block: str = "all") -> Solver | None:
@@ -423,20 +446,37 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         x0 = jnp.asarray(x0, dtype=jnp.complex128)
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
-    u, v, _, _ = stencil_arrays(model, layout)
-    arrays = (jnp.asarray(u), jnp.asarray(v)), x0, layout_grids(layout)
-    rho, diag = _solve_full(model, *arrays, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
+    axis = solver.frame_axis(model) if isinstance(solver, GMRES) else None
+    rho, diag = _solve_in_frame(model, x0, axis, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
     retry = auto.fallback(N, solver, block) if auto is not None and _is_concrete(diag.converged) else None
     if retry is not None and not bool(np.all(np.asarray(diag.converged))):
         warnings.warn(f"steady_state(N={N}): GMRES stopped at residual {float(np.max(diag.residual)):.2e} after "
                       f"{int(np.max(diag.iterations))} iterations; solving by sparse LU (method='direct')",
                       RuntimeWarning, stacklevel=2)
         solver, method = retry, retry.name
-        rho, diag = _solve_full(model, *arrays, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
+        rho, diag = _solve_in_frame(model, x0, None, layout=layout, solver=solver, maxiter=maxiter,
+                                    on_failure=on_failure)
     rho, diag = _check(rho, diag, on_failure,
                        f"steady_state(N={N}, method={method!r}) did not converge (it stops at maxiter={maxiter}, "
                        "and GMRES when the residual stops falling)")
     return DickeState(rho, diag, N, layout.symmetric)
+
+
+def _solve_in_frame(model, x0, axis, *, layout, solver, maxiter, on_failure):
+    """``_solve_full`` with the Dicke basis quantized along ``axis`` (``None``: z); the state is
+    returned in the lab frame (``frame.py``)."""
+    if axis is not None:
+        from .frame import rotate_model, to_frame
+
+        model, x0 = rotate_model(model, axis), to_frame(x0, layout, axis)
+    u, v, _, _ = stencil_arrays(model, layout)
+    arrays = (jnp.asarray(u), jnp.asarray(v)), x0, layout_grids(layout)
+    rho, diag = _solve_full(model, *arrays, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
+    if axis is not None:
+        from .frame import to_lab
+
+        rho = to_lab(rho, layout, axis)
+    return rho, diag
 
 
 def _rates_scope():
