@@ -13,12 +13,13 @@ Models (``MODELS``; the zoo's families where they exist, defined here otherwise)
   local decay γ = 1 D[σ₋].
 
 Each (model, N) runs in a fresh process (``finite.run_isolated``): ``first`` = compile + solve,
-``solve`` = median of two warm solves, GMRES iterations, residual, I_M/N. Baseline, same machine,
+``solve`` = median of two warm solves, GMRES iterations, residual, I_M/N, and the quantization
+axis (θ, φ) the solve ran in (``permjax.dicke.frame.choose_axis``). Baseline, same machine,
 same run, for every model inside piqs's scope (local σ₋/σ₊/σ_z, collective J₋/J₊/J_z, any H;
 all four here): QuTiP piqs's Liouvillian of ``permjax.interop.to_piqs(model)`` on the
 block-diagonal entries with the trace row, solved by SuperLU (tests/piqs_reference.py, as in
 finite.py): ``piqs total s`` (build + solve) and |ΔI_M/N| between the two (piqs's rates are
-single precision: ~1e-8). Without QuTiP those columns read "-". Prints a table and writes
+single precision: ~1e-8), at N ≤ 40. Without QuTiP those columns read "-". Prints a table and writes
 benchmarks/results/general.json.
 
     python3 benchmarks/general.py [N ...]      (default 40 80)
@@ -34,6 +35,8 @@ sys.path.insert(0, HERE)
 from finite import run_isolated  # noqa: E402
 
 TIMEOUT_S = 400
+#: piqs's pipeline beyond this N takes minutes (274 s for LMG at N = 80): not run
+PIQS_MAX_N = 40
 
 
 def build(name):
@@ -77,8 +80,12 @@ def _run(arg, out):
         jax.block_until_ready(st.blocks)
         ts.append(time.perf_counter() - t0)
     d = st.diagnostics.as_dict()
+    from permjax.dicke.frame import choose_axis
+
+    axis = choose_axis(model)
     out.put(dict(model=name, N=N, mi=float(permjax.mutual_information(st)) / N, first_s=first,
-                 solve_s=float(np.median(ts)), iterations=d["iterations"], residual=d["residual"]))
+                 solve_s=float(np.median(ts)), iterations=d["iterations"], residual=d["residual"],
+                 axis="z" if axis is None else [round(float(a), 6) for a in axis]))
 
 
 def _piqs(arg, out):
@@ -111,13 +118,14 @@ def main(Ns):
             r = run_isolated(_run, (name, N), timeout=TIMEOUT_S)
             r.setdefault("model", name)
             r.setdefault("N", N)
-            r["piqs"] = run_isolated(_piqs, (name, N), timeout=TIMEOUT_S)
+            r["piqs"] = (run_isolated(_piqs, (name, N), timeout=TIMEOUT_S) if N <= PIQS_MAX_N
+                         else {"error": f"piqs run at N <= {PIQS_MAX_N} only"})
             if "mi" in r and "mi" in r["piqs"]:
                 r["mi_difference_piqs"] = abs(r["mi"] - r["piqs"]["mi"])
             rows.append(r)
             print(r, flush=True)
     lmg = {r["N"]: r for r in rows if r["model"] == "lmg" and "iterations" in r}
-    print(f"\n{'model':8} {'N':>4} {'iters':>6} {'×LMG':>6} {'first s':>8} {'solve s':>8} {'×LMG':>6} {'I_M/N':>10} "
+    print(f"\n{'model':8} {'N':>4} {'axis':>10} {'iters':>6} {'×LMG':>6} {'first s':>8} {'solve s':>8} {'×LMG':>6} {'I_M/N':>10} "
           f"{'resid':>9} {'piqs total s':>12} {'|ΔI_M/N|':>9}")
     for r in rows:
         if "iterations" not in r:
@@ -130,7 +138,8 @@ def main(Ns):
         pq = r["piqs"]
         piqs_cols = (f"{pq['total_s']:12.2f} {r['mi_difference_piqs']:9.1e}" if "mi_difference_piqs" in r
                      else f"{'-':>12} {'-':>9}")
-        print(f"{r['model']:8} {r['N']:4} {r['iterations']:6} {ri:6.2f} {r['first_s']:8.2f} {r['solve_s']:8.2f} "
+        ax = r["axis"] if r["axis"] == "z" else f"({r['axis'][0]:.2f},{r['axis'][1]:.2f})"
+        print(f"{r['model']:8} {r['N']:4} {ax:>10} {r['iterations']:6} {ri:6.2f} {r['first_s']:8.2f} {r['solve_s']:8.2f} "
               f"{rt:6.2f} {r['mi']:10.6f} {r['residual']:9.1e} {piqs_cols}")
         if "error" in pq:
             print(f"         piqs: {pq['error']}")
