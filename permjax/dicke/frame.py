@@ -93,11 +93,12 @@ def wigner_blocks(layout: DickeLayout, axis) -> np.ndarray:
 
 
 def to_lab(blocks, layout: DickeLayout, axis):
-    """ρ_J = D^J ρ′_J D^J† for every block (``blocks`` of the model quantized along ``axis``)."""
+    """ρ_J = D^J ρ′_J D^J† for every block (``blocks`` of the model quantized along ``axis``;
+    leading batch axes allowed)."""
     import jax.numpy as jnp
 
     D = jnp.asarray(wigner_blocks(layout, axis))
-    return jnp.einsum("jab,jbc,jdc->jad", D, blocks, jnp.conj(D))
+    return jnp.einsum("jab,...jbc,jdc->...jad", D, blocks, jnp.conj(D))
 
 
 def to_frame(blocks, layout: DickeLayout, axis):
@@ -105,7 +106,7 @@ def to_frame(blocks, layout: DickeLayout, axis):
     import jax.numpy as jnp
 
     D = jnp.asarray(wigner_blocks(layout, axis))
-    return jnp.einsum("jba,jbc,jcd->jad", jnp.conj(D), blocks, D)
+    return jnp.einsum("jba,...jbc,jcd->...jad", jnp.conj(D), blocks, D)
 
 
 def mixing_ratio(model, N: int = SCORE_N) -> float:

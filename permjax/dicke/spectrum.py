@@ -136,7 +136,8 @@ def _apply_L(model, v, *, N):
 
 def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool = False,
              inner_tol: float = 1e-12, inner_maxiter: int = 2000, arpack_tol: float = 1e-12,
-             ncv: int | None = None, maxiter: int | None = None, progress: bool = False) -> SpectrumResult:
+             ncv: int | None = None, maxiter: int | None = None, progress: bool = False,
+             axis="auto") -> SpectrumResult:
     """The ``k`` eigenvalues of the Dicke-basis Liouvillian of N qubits closest to ``shift``.
 
     Shift-invert Arnoldi (ARPACK) on the trace-augmented Liouvillian, inner solves by the
@@ -153,6 +154,8 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
         arpack_tol: ARPACK's relative accuracy of the Ritz values (0: machine precision).
         ncv, maxiter: ARPACK's basis size (default max(2k + 2, 20)) and restart cap.
         progress: print each inner solve on stderr.
+        axis: quantization axis of the inner solves (``GMRES.axis``: ``"auto"``, ``"z"`` or
+            (θ, φ); eigenvalues do not depend on it, eigenvectors are returned in the lab frame).
     """
     import sys
 
@@ -167,6 +170,12 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     mdl = dicke_model(model)
     if getattr(mdl, "shape", ()) != ():
         raise ValueError("spectrum takes a single model (scalar leaves)")
+    from .frame import rotate_model, to_lab
+    from .solve import GMRES
+
+    frame_axis = GMRES(axis=axis).frame_axis(mdl)
+    if frame_axis is not None:
+        mdl = rotate_model(mdl, frame_axis)
     t0 = time.perf_counter()
     P = {shift: _build_preconditioner(mdl, shift, N=N)}
     iters, ress = [], []
@@ -219,4 +228,6 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
         out_vecs = np.zeros((len(vals), layout.n_J, layout.n_M, layout.n_M), complex)
         for i in range(len(vals)):
             out_vecs[i][idx] = vecs[:, i]
+        if frame_axis is not None:
+            out_vecs = np.asarray(to_lab(out_vecs, layout, frame_axis))
     return SpectrumResult(vals, res, out_vecs, shift, np.asarray(iters), ress_arr, time.perf_counter() - t0, N)
