@@ -60,7 +60,7 @@ def test_rotated_gmres_solve_matches_bruteforce(N):
     assert bool(st.diagnostics.converged)
     assert abs(float(mutual_information(st)) / N - bp.mutual_information(rho, N) / N) <= 1e-10
     np.testing.assert_allclose(np.asarray(magnetization(st)), bp.magnetization(rho, N), atol=1e-10)
-    z = steady_state(N, model, method=GMRES(axis="z", tol=1e-13))
+    z = steady_state(N, model, method="cgls", tol=1e-13)
     np.testing.assert_allclose(np.asarray(st.blocks), np.asarray(z.blocks), atol=1e-10)
 
 
@@ -102,9 +102,9 @@ def test_auto_axis_cuts_iterations_of_a_driven_time_crystal():
 
 
 def test_auto_axis_converges_where_z_stalls():
-    """XYZ with J_y = −1.5 at N = 30: GMRES along z stalls (residual ≈ 1); along the chosen axis
-    it converges, to the sparse-LU state."""
-    N, model = 30, XYZ(Jy=-1.5)
+    """XYZ with J_y = −1.5 at N = 24: GMRES along z stalls (residual ≈ 1; 600 iterations, while
+    the x axis needs 109); along the chosen axis it converges, to the sparse-LU state."""
+    N, model = 24, XYZ(Jy=-1.5)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         z = steady_state(N, model, method=GMRES(axis="z"), on_failure="warn")
@@ -117,16 +117,18 @@ def test_auto_axis_converges_where_z_stalls():
 
 
 def test_gradient_through_a_rotated_solve():
-    """d(I_M/N)/dω of a BTC at N = 6 with the basis along x: central finite differences."""
-    N = 6
+    """d(I_M/N)/dω of a BTC at N = 4 with the basis along x (forward-mode, the same implicit
+    solve): central finite differences."""
+    N = 4
 
+    @jax.jit
     def f(omega):
         return permjax.mi_finite(N, BTC(omega=omega, gamma_phi=0.2, gamma_down=0.2), method=GMRES(axis=(np.pi / 2, 0.0)))
 
-    g = float(jax.grad(f)(1.0))
+    _, g = jax.jvp(f, (1.0,), (1.0,))
     eps = 1e-5
     fd = (float(f(1.0 + eps)) - float(f(1.0 - eps))) / (2 * eps)
-    assert abs(g - fd) <= 1e-7 * max(1.0, abs(fd))
+    assert abs(float(g) - fd) <= 1e-7 * max(1.0, abs(fd))
 
 
 def test_spectrum_along_the_chosen_axis_matches_the_dense_liouvillian():
