@@ -66,8 +66,9 @@ def test_bad_solver_arguments():
 def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
     """A strongly anisotropic XYZ model with weak decay: the q-changing part dominates the
     preconditioned part and GMRES stagnates; it stops after STALL_RESTARTS restarts without
-    halving the residual (not at maxiter), and Auto retries with the sparse LU, whose state is
-    the one CGLS reaches (the operator itself is checked against 2^N brute force elsewhere)."""
+    halving the residual (not at maxiter), and Auto retries with a doubled Krylov basis (then,
+    by its rule, the sparse LU), whose state is the one CGLS reaches (the operator itself is
+    checked against 2^N brute force elsewhere)."""
     from permjax.dicke.fast import STALL_RESTARTS
     from permjax.dicke.solve import ConvergenceError, default_maxiter
     from permjax.dicke.layout import DickeLayout
@@ -80,11 +81,21 @@ def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
     assert not bool(st.diagnostics.converged) and its <= 20 * (STALL_RESTARTS + 10) < default_maxiter(DickeLayout(N))
     with pytest.raises(ConvergenceError):
         permjax.steady_state(N, model, method=GMRES(restart=20, axis="z"))
-    with pytest.warns(RuntimeWarning, match="sparse LU"):
+    # Auto retries with twice the Krylov basis (here 60 → 120), which converges
+    with pytest.warns(RuntimeWarning, match="Krylov basis of 120"):
         auto = permjax.steady_state(N, model, method=Auto(gmres_from_N=2, axis="z"))
     ref = permjax.steady_state(N, model, method=CGLS(tol=1e-13, maxiter=200000))
     assert bool(auto.diagnostics.converged) and float(auto.diagnostics.residual) < 1e-11
     np.testing.assert_allclose(np.asarray(auto.blocks), np.asarray(ref.blocks), atol=1e-10)
+    # the rule: a doubled basis up to FALLBACK_MAX_RESTART, then the sparse LU up to DIRECT_FALLBACK_MAX_N
+    from permjax.dicke.solve import DIRECT_FALLBACK_MAX_N, FALLBACK_MAX_RESTART
+
+    assert Auto().fallback(N, GMRES(restart=20)).restart == 40
+    assert isinstance(Auto().fallback(N, GMRES(restart=FALLBACK_MAX_RESTART)), Direct)
+    assert Auto().fallback(DIRECT_FALLBACK_MAX_N + 2, GMRES(restart=FALLBACK_MAX_RESTART)) is None
+    assert Auto().fallback(N, CGLS()) is None
+    lu = permjax.steady_state(N, model, method=Direct())
+    np.testing.assert_allclose(np.asarray(lu.blocks), np.asarray(ref.blocks), atol=1e-10)
     # quantized along the axis Auto chooses (frame.py) GMRES itself converges, no fallback
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)

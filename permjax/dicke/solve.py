@@ -23,6 +23,7 @@ iterations are never unrolled.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 from typing import ClassVar, NamedTuple
@@ -211,6 +212,8 @@ class Rates(Solver):
     name: ClassVar[str] = "rates"
 
 
+#: largest Krylov basis of ``Auto``'s retries of a stalled GMRES solve (each retry doubles it)
+FALLBACK_MAX_RESTART = 120
 #: largest N at which ``Auto`` retries a stalled GMRES solve with the sparse LU of every J-block
 #: (N³/6 unknowns; measured 51–65 s and 4.9–5.7 GB peak at N = 80 for LMG, XYZ and the BTC)
 DIRECT_FALLBACK_MAX_N = 80
@@ -254,11 +257,25 @@ class Auto(Solver):
         return cls(tol=self.tol, maxiter=self.maxiter)
 
     def fallback(self, N: int, failed: Solver, block: str = "all") -> Solver | None:
-        """After a concrete solve by ``failed`` did not converge: ``Direct`` (the sparse LU of
-        every J-block) for GMRES up to N = ``DIRECT_FALLBACK_MAX_N``, else None. GMRES stalls
-        when the q-changing part dominates the preconditioned q-conserving part (a strongly
-        anisotropic XYZ model, a strongly driven time crystal)."""
-        if isinstance(failed, GMRES) and block == "all" and N <= DIRECT_FALLBACK_MAX_N:
+        """After a concrete solve by ``failed`` did not converge: for GMRES, first GMRES with
+        twice its Krylov basis (up to ``FALLBACK_MAX_RESTART``, where the basis fits in a quarter
+        of the memory available), then ``Direct`` (the sparse LU of every J-block) up to
+        N = ``DIRECT_FALLBACK_MAX_N``; else None. GMRES stalls when the q-changing part
+        dominates the preconditioned q-conserving part (a strongly anisotropic XYZ model, a
+        driven time crystal), and more so under short restarts."""
+        if not isinstance(failed, GMRES) or block != "all":
+            return None
+        from .fast import krylov_restart
+        from ..resources import available_memory
+
+        layout = DickeLayout(N)
+        restart = failed.restart or krylov_restart(layout)
+        bigger = 2 * restart
+        _, host, _ = available_memory()
+        budget = None if host is None else host // 4
+        if bigger <= FALLBACK_MAX_RESTART and (budget is None or (bigger + 1) * 16 * layout.n_J * layout.n_M**2 <= budget):
+            return dataclasses.replace(failed, restart=bigger)
+        if N <= DIRECT_FALLBACK_MAX_N:
             return Direct(tol=self.tol)
         return None
 
@@ -393,8 +410,9 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         method: a ``Solver`` object carrying its options (``CGLS()``, ``GMRES(restart=40)``,
             ``Direct()``, ``Rates()``, ``Auto()``) or its name in ``SOLVERS``. ``"auto"``
             (``Auto.select``): the rate equations or GMRES for a q-conserving model, else GMRES
-            for N ≥ ``GMRES_FROM_N`` and CGLS below; a GMRES solve that stalls is retried by
-            sparse LU up to N = ``DIRECT_FALLBACK_MAX_N`` (``Auto.fallback``, with a warning); ``"rates"``: the population equations of a
+            for N ≥ ``GMRES_FROM_N`` and CGLS below; a GMRES solve that stalls is retried with
+            a doubled Krylov basis, then by sparse LU up to N = ``DIRECT_FALLBACK_MAX_N``
+            (``Auto.fallback``, with a warning each); ``"rates"``: the population equations of a
             q-conserving model (LMG at h = 0: Eqs. 30–31), a diagonal state that reaches large
             N — use it explicitly inside jit/vmap, where coefficients are traced.
         on_failure: ``"raise"`` (``ConvergenceError``; inside jit an equinox runtime error) or
@@ -448,14 +466,17 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
     axis = solver.frame_axis(model) if isinstance(solver, GMRES) else None
     rho, diag = _solve_in_frame(model, x0, axis, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
-    retry = auto.fallback(N, solver, block) if auto is not None and _is_concrete(diag.converged) else None
-    if retry is not None and not bool(np.all(np.asarray(diag.converged))):
+    while auto is not None and _is_concrete(diag.converged) and not bool(np.all(np.asarray(diag.converged))):
+        retry = auto.fallback(N, solver, block)
+        if retry is None:
+            break
+        how = (f"retrying with a Krylov basis of {retry.restart}" if isinstance(retry, GMRES)
+               else "solving by sparse LU (method='direct')")
         warnings.warn(f"steady_state(N={N}): GMRES stopped at residual {float(np.max(diag.residual)):.2e} after "
-                      f"{int(np.max(diag.iterations))} iterations; solving by sparse LU (method='direct')",
-                      RuntimeWarning, stacklevel=2)
+                      f"{int(np.max(diag.iterations))} iterations; {how}", RuntimeWarning, stacklevel=2)
         solver, method = retry, retry.name
-        rho, diag = _solve_in_frame(model, x0, None, layout=layout, solver=solver, maxiter=maxiter,
-                                    on_failure=on_failure)
+        rho, diag = _solve_in_frame(model, x0, axis if isinstance(retry, GMRES) else None, layout=layout,
+                                    solver=solver, maxiter=maxiter, on_failure=on_failure)
     rho, diag = _check(rho, diag, on_failure,
                        f"steady_state(N={N}, method={method!r}) did not converge (it stops at maxiter={maxiter}, "
                        "and GMRES when the residual stops falling)")
