@@ -243,7 +243,8 @@ class DickeLiouvillian(eqx.Module):
     """L of Eq. (1) for one qubit model on a layout, ready to apply: ``L(rho)``, ``L(rho, "conserving")``.
 
     ``u``, ``v`` (stacked stencil vectors) and ``weights`` (model coefficient × 1) are leaves,
-    so a jitted solver receives them as arguments; ``groups`` (shift, first, last term) is static.
+    so a jitted solver receives them as arguments; ``groups`` (shift, first, last term) and
+    ``runs`` (``_runs``) are static.
     """
 
     u: jax.Array  # (n_terms, n_J, N+1) complex
@@ -251,15 +252,14 @@ class DickeLiouvillian(eqx.Module):
     weights: jax.Array  # (n_terms,) real: the model coefficient of each term
     groups: tuple = eqx.field(static=True)
     layout: DickeLayout = eqx.field(static=True)
-    runs: tuple = eqx.field(static=True, default=None)  # per group: (lo, hi, side) sharing v or u
+    runs: tuple = eqx.field(static=True)  # per group: runs (lo, hi, side) of terms sharing v or u
 
     def __call__(self, rho, part: str = "all"):
         # one elementwise expression (XLA fuses it into a single pass over ρ); terms sharing a
         # vector are summed on the (n_J, N+1) grid first
         out = jnp.zeros_like(rho)
         w = self.weights.astype(rho.dtype)
-        runs = self.runs or tuple(((lo, hi, "none"),) for _, lo, hi in self.groups)
-        for (shift, lo, hi), group_runs in zip(self.groups, runs):
+        for (shift, lo, hi), group_runs in zip(self.groups, self.runs):
             if part == "conserving" and not conserves_q(shift) or part == "mixing" and conserves_q(shift):
                 continue
             coef = None

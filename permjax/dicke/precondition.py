@@ -75,31 +75,24 @@ def sector_groups(N: int, n_groups: int | None = None, symmetric: bool = False) 
     return tuple(out)
 
 
-def _gather_indices(N: int, group):
-    """Index arrays mapping sector coordinates (q, ℓ) of a group to (a, a′) = (ℓ+q, ℓ)."""
-    q_lo, q_hi, _, n_l = group
-    q = np.arange(q_lo, q_hi)[:, None]
-    l = np.arange(n_l)[None, :]
-    a = q + l
-    ok = a <= N
-    return np.where(ok, a, 0), np.broadcast_to(l, a.shape), ok
-
-
-def _iota_indices(N: int, group):
-    """``_gather_indices`` from iotas (traced: no index literals in the compiled program)."""
+def _gather_indices(N: int, group, xp=jnp):
+    """Index arrays mapping sector coordinates (q, ℓ) of a group to (a, a′) = (ℓ+q, ℓ): numpy
+    for static arrays, else iotas (traced: no index literals in the compiled program)."""
     q_lo, q_hi, _, n_l = group
     shape = (q_hi - q_lo, n_l)
-    q = jax.lax.broadcasted_iota(jnp.int32, shape, 0) + q_lo
-    l = jax.lax.broadcasted_iota(jnp.int32, shape, 1)
-    a = q + l
+    if xp is np:
+        q, l = np.indices(shape)
+    else:
+        q, l = (jax.lax.broadcasted_iota(jnp.int32, shape, k) for k in (0, 1))
+    a = q + q_lo + l
     ok = a <= N
-    return jnp.where(ok, a, 0), l, ok
+    return xp.where(ok, a, 0), l, ok
 
 
 def to_sectors(x, N: int, group, xp=jnp):
     """x[j, a, a′] → X[q, ℓ, j] = x[j, ℓ+q, ℓ] for the group's q ≥ 0 and j ≥ j_lo (0 off range).
     ``xp=numpy`` for static arrays (keeps XLA from constant-folding large gathers)."""
-    a, ap, ok = (_gather_indices if xp is np else _iota_indices)(N, group)
+    a, ap, ok = _gather_indices(N, group, xp)
     X = x[group[2]:, a, ap]  # (nb, nq, nl)
     return xp.where(ok[None], X, 0).transpose(1, 2, 0)
 
