@@ -5,7 +5,8 @@ A solve's arrays are known exactly from N (``DickeLayout``, ``sector_groups``):
 * full-block methods (``"gmres"``, ``"cgls"``) hold states on the padded grid (n_J, N+1, N+1)
   complex128, G = 16 n_J (N+1)² bytes each:
 
-  - GMRES (``fast.py``): the Krylov basis V, ``restart + 1`` grids; about ten work grids (x, x0,
+  - GMRES (``fast.py``): the Krylov basis V, ``restart + 1`` packed states (the valid entries
+    only, Σ_J (2J+1)² complex128 ≈ G/3 each); about ten work grids (x, x0,
     b, w, r, the mask, the update, the preconditioner's Hermitian parts and outputs); the 9
     probes and 5 coefficient grids of ``h0_stencil`` while the preconditioner is built; and the
     preconditioner factors S_ℓ⁻¹, P = 16 Σ_groups n_layers n_sectors n_J² bytes
@@ -83,11 +84,12 @@ def _grid_bytes(N: int) -> int:
     return 16 * lay.n_J * lay.n_M**2
 
 
-def _krylov_restart(N: int) -> int:
-    from .dicke.fast import krylov_restart
+def _krylov_basis_bytes(N: int) -> int:
+    from .dicke.fast import krylov_restart, krylov_vector_bytes
     from .dicke.layout import DickeLayout
 
-    return krylov_restart(DickeLayout(N))
+    lay = DickeLayout(N)
+    return (krylov_restart(lay) + 1) * krylov_vector_bytes(lay)
 
 
 def _preconditioner_bytes(N: int, precision: str = "double") -> int:
@@ -119,7 +121,7 @@ def steady_state_memory(N: int, method: str, batch: int = 1, precision: str = "d
     G = _grid_bytes(N)
     if method == "gmres":
         parts = {
-            "Krylov basis": (_krylov_restart(N) + 1) * G,
+            "Krylov basis": _krylov_basis_bytes(N),
             "work grids": (GMRES_WORK_GRIDS + STENCIL_GRIDS) * G,
             "preconditioner": PRECONDITIONER_COPIES * _preconditioner_bytes(N, precision),
         }

@@ -24,7 +24,7 @@ from .liouvillian import dicke_liouvillian
 from .precondition import conserving_preconditioner
 from .solve import KrylovResult, trace_weight
 
-#: smallest Krylov basis between restarts (memory: restart+1 grid-sized complex arrays)
+#: smallest Krylov basis between restarts (memory: restart+1 packed states, ``DickeLayout.pack``)
 DEFAULT_RESTART = 20
 #: stagnation: GMRES stops when the true residual has not halved over this many restarts (a model
 #: whose q-changing part dominates the preconditioned part can stall for tens of thousands of
@@ -32,14 +32,18 @@ DEFAULT_RESTART = 20
 STALL_RESTARTS = 10
 #: largest basis, and the memory the basis may take before it is capped at DEFAULT_RESTART: models
 #: whose q-changing part dominates (a boundary time crystal's drive) stagnate under short restarts
-MAX_RESTART = 60
+MAX_RESTART = 100
 KRYLOV_BYTES = 512 * 2**20
 
 
 def krylov_restart(layout) -> int:
     """Basis size for ``layout``: as large as ``KRYLOV_BYTES`` allows, within [DEFAULT_RESTART, MAX_RESTART]."""
-    grid_bytes = 16 * layout.n_J * layout.n_M**2
-    return int(max(DEFAULT_RESTART, min(MAX_RESTART, KRYLOV_BYTES // grid_bytes - 1)))
+    return int(max(DEFAULT_RESTART, min(MAX_RESTART, KRYLOV_BYTES // krylov_vector_bytes(layout) - 1)))
+
+
+def krylov_vector_bytes(layout) -> int:
+    """Bytes of one basis vector: the packed state, Σ_J (2J+1)² complex128 (a third of the grid)."""
+    return 16 * layout.n_unknowns
 
 
 def _dot(a, b):
@@ -133,5 +137,7 @@ def gmres_conserving(matvec, b, x0, *, tol, maxiter, context, restart=None, prec
     with jax.ensure_compile_time_eval():  # w is static: keep it a concrete array
         w = trace_weight(layout)
     P = conserving_preconditioner(L, layout, w, transposed=context.transposed, precision=precision)
-    return gmres(matvec, P, b, x0, tol=tol, maxiter=maxiter,
-                 restart=krylov_restart(layout) if restart is None else restart)
+    pack, unpack = layout.pack, layout.unpack  # the basis holds the valid entries only
+    res = gmres(lambda v: pack(matvec(unpack(v))), lambda v: pack(P(unpack(v))), pack(b), pack(x0), tol=tol,
+                maxiter=maxiter, restart=krylov_restart(layout) if restart is None else restart)
+    return KrylovResult(unpack(res.x), res.iterations, res.residual)

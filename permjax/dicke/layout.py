@@ -91,6 +91,39 @@ class DickeLayout:
         two_j = 2 * j + int(round(2 * self.J_min))  # 2J
         return (abs(2 * a - self.N) <= two_j) & (abs(2 * b - self.N) <= two_j)
 
+    def _block_offsets(self, j):
+        """Offset of block j in the packed vector, Σ_{i<j} (2J_i+1)² with 2J_i+1 = c + 2i (closed form)."""
+        c = int(round(2 * self.J_min)) + 1
+        return j * c * c + 2 * c * j * (j - 1) + 4 * (j - 1) * j * (2 * j - 1) // 6
+
+    def pack(self, x):
+        """The valid entries of a grid x[j, a, a′] as a vector of length ``n_unknowns``, block by
+        block in row-major order (equal to ``x[block_mask]``). Index maps come from iotas: no
+        index literal enters a compiled program."""
+        import jax
+        import jax.numpy as jnp
+
+        p = jax.lax.iota(jnp.int32, self.n_unknowns)
+        offsets = self._block_offsets(jnp.arange(self.n_J, dtype=jnp.int32))
+        j = jnp.searchsorted(offsets, p, side="right") - 1
+        size = 2 * j + int(round(2 * self.J_min)) + 1  # 2J + 1
+        lo = (self.N + 1 - size) // 2  # a of M = −J
+        r = p - offsets[j]
+        return x[j, lo + r // size, lo + r % size]
+
+    def unpack(self, v):
+        """Inverse of ``pack``: the grid (n_J, N+1, N+1) with v on the valid entries, 0 elsewhere."""
+        import jax
+        import jax.numpy as jnp
+
+        shape = (self.n_J, self.n_M, self.n_M)
+        j, a, b = (jax.lax.broadcasted_iota(jnp.int32, shape, k) for k in range(3))
+        size = 2 * j + int(round(2 * self.J_min)) + 1
+        lo = (self.N + 1 - size) // 2
+        ok = (a >= lo) & (a < lo + size) & (b >= lo) & (b < lo + size)
+        index = jnp.where(ok, self._block_offsets(j) + (a - lo) * size + (b - lo), 0)
+        return jnp.where(ok, v[index], 0)
+
     @property
     def n_unknowns(self) -> int:
         """Σ_J (2J+1)², the number of complex entries of a state (≈ N³/6)."""

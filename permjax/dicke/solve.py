@@ -155,7 +155,7 @@ class GMRES(Solver):
     """Restarted GMRES preconditioned by the exact inverse of the q-conserving part of L (fast.py).
 
     Attributes:
-        restart: Krylov basis between restarts (``None``: as large as 512 MiB allows, 20–60).
+        restart: Krylov basis between restarts (``None``: as large as 512 MiB of packed states allows, 20–100).
         precision: storage of the preconditioner's factors, ``"double"`` (complex128) or
             ``"single"`` (complex64: half their memory, the largest N on a GPU; the iteration and
             its residual stay float64, so the answer meets ``tol`` all the same).
@@ -213,7 +213,7 @@ class Rates(Solver):
 
 
 #: largest Krylov basis of ``Auto``'s retries of a stalled GMRES solve (each retry doubles it)
-FALLBACK_MAX_RESTART = 120
+FALLBACK_MAX_RESTART = 200
 #: largest N at which ``Auto`` retries a stalled GMRES solve with the sparse LU of every J-block
 #: (N³/6 unknowns; measured 51–65 s and 4.9–5.7 GB peak at N = 80 for LMG, XYZ and the BTC)
 DIRECT_FALLBACK_MAX_N = 80
@@ -226,10 +226,12 @@ class Auto(Solver):
         gmres_from_N: N from which GMRES replaces CGLS for a model that changes q (one solve:
             ``GMRES_FROM_N``; many solves at one N sharing a compile: ``SWEEP_GMRES_FROM_N``).
         axis: the quantization axis of GMRES solves (``GMRES.axis``; ``"auto"``: ``frame.choose_axis``).
+        restart: the Krylov basis of GMRES solves (``GMRES.restart``; ``None``: ``fast.krylov_restart``).
     """
 
     gmres_from_N: int = eqx.field(default=GMRES_FROM_N, static=True)
     axis: str | tuple = eqx.field(default="auto", static=True)
+    restart: int | None = eqx.field(default=None, static=True)
     name: ClassVar[str] = "auto"
 
     def select(self, N: int, model=None, block: str = "all") -> Solver:
@@ -253,7 +255,7 @@ class Auto(Solver):
         else:
             cls = GMRES if N >= self.gmres_from_N else CGLS
         if cls is GMRES:
-            return GMRES(tol=self.tol, maxiter=self.maxiter, axis=self.axis)
+            return GMRES(tol=self.tol, maxiter=self.maxiter, axis=self.axis, restart=self.restart)
         return cls(tol=self.tol, maxiter=self.maxiter)
 
     def fallback(self, N: int, failed: Solver, block: str = "all") -> Solver | None:
@@ -265,7 +267,7 @@ class Auto(Solver):
         driven time crystal), and more so under short restarts."""
         if not isinstance(failed, GMRES) or block != "all":
             return None
-        from .fast import krylov_restart
+        from .fast import krylov_restart, krylov_vector_bytes
         from ..resources import available_memory
 
         layout = DickeLayout(N)
@@ -273,7 +275,7 @@ class Auto(Solver):
         bigger = 2 * restart
         _, host, _ = available_memory()
         budget = None if host is None else host // 4
-        if bigger <= FALLBACK_MAX_RESTART and (budget is None or (bigger + 1) * 16 * layout.n_J * layout.n_M**2 <= budget):
+        if bigger <= FALLBACK_MAX_RESTART and (budget is None or (bigger + 1) * krylov_vector_bytes(layout) <= budget):
             return dataclasses.replace(failed, restart=bigger)
         if N <= DIRECT_FALLBACK_MAX_N:
             return Direct(tol=self.tol)

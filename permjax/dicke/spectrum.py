@@ -36,7 +36,7 @@ import scipy.sparse.linalg as spla
 
 from ..model import validate_N
 from .dynamics import dicke_model
-from .fast import gmres
+from .fast import gmres, krylov_restart
 from .layout import DickeLayout
 from .liouvillian import block_trace, dicke_liouvillian, liouvillian
 from .precondition import conserving_preconditioner
@@ -115,23 +115,22 @@ def _build_preconditioner(model, shift, *, N):
 def _shifted_solve(model, P, b, sigma, *, N, tol, maxiter):
     """x = (A − σ)⁻¹ b on the valid entries (flattened), by preconditioned GMRES."""
     layout = DickeLayout(N)
-    idx = _valid_index(layout)
     w = trace_weight(layout)
+    pack, unpack = layout.pack, layout.unpack
 
-    def op(x):
-        return liouvillian(x, model, layout) + w * block_trace(x, layout) - sigma * x
+    def op(v):
+        x = unpack(v)
+        return pack(liouvillian(x, model, layout) + w * block_trace(x, layout) - sigma * x)
 
-    grid = jnp.zeros((layout.n_J, layout.n_M, layout.n_M), jnp.complex128).at[idx].set(b)
-    res = gmres(op, P, grid, P(grid), tol=tol, maxiter=maxiter)
-    return res.x[idx], res.iterations, res.residual
+    res = gmres(op, lambda v: pack(P(unpack(v))), b, pack(P(unpack(b))), tol=tol, maxiter=maxiter,
+                restart=krylov_restart(layout))
+    return res.x, res.iterations, res.residual
 
 
 @functools.partial(jax.jit, static_argnames=("N",))
 def _apply_L(model, v, *, N):
     layout = DickeLayout(N)
-    idx = _valid_index(layout)
-    grid = jnp.zeros((layout.n_J, layout.n_M, layout.n_M), jnp.complex128).at[idx].set(v)
-    return liouvillian(grid, model, layout)[idx]
+    return layout.pack(liouvillian(layout.unpack(v), model, layout))
 
 
 def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool = False,
