@@ -33,7 +33,7 @@ STALL_RESTARTS = 10
 #: largest basis, and the memory the basis may take before it is capped at DEFAULT_RESTART: models
 #: whose q-changing part dominates (a boundary time crystal's drive) stagnate under short restarts
 MAX_RESTART = 100
-KRYLOV_BYTES = 512 * 2**20
+KRYLOV_BYTES = 2**30
 
 
 def krylov_restart(layout) -> int:

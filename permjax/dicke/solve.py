@@ -155,7 +155,7 @@ class GMRES(Solver):
     """Restarted GMRES preconditioned by the exact inverse of the q-conserving part of L (fast.py).
 
     Attributes:
-        restart: Krylov basis between restarts (``None``: as large as 512 MiB of packed states allows, 20–100).
+        restart: Krylov basis between restarts (``None``: as large as 1 GiB of packed states allows, 20–100).
         precision: storage of the preconditioner's factors, ``"double"`` (complex128) or
             ``"single"`` (complex64: half their memory, the largest N on a GPU; the iteration and
             its residual stay float64, so the answer meets ``tol`` all the same).
