@@ -127,17 +127,15 @@ def growth_exponent(rows, key):
 
 def memory_projection(N, restart=None):
     """Bytes of the dominant arrays at N (exact sizes, not a measurement): the preconditioner's
-    S⁻¹ blocks and the GMRES basis (restart+1 padded grids), complex128."""
-    from permjax.dicke.fast import DEFAULT_RESTART
+    S⁻¹ blocks and the GMRES basis (restart+1 packed states), complex128."""
+    from permjax.dicke.fast import krylov_restart, krylov_vector_bytes
     from permjax.dicke.layout import DickeLayout
     from permjax.dicke.precondition import sector_groups
 
-    restart = DEFAULT_RESTART if restart is None else restart
-
     lay = DickeLayout(N)
+    restart = krylov_restart(lay) if restart is None else restart
     factors = sum((q_hi - q_lo) * n_l * (lay.n_J - j_lo) ** 2 for q_lo, q_hi, j_lo, n_l in sector_groups(N))
-    grid = lay.n_J * lay.n_M**2
-    return dict(factor_gib=factors * 16 / 2**30, krylov_gib=(restart + 1) * grid * 16 / 2**30)
+    return dict(factor_gib=factors * 16 / 2**30, krylov_gib=(restart + 1) * krylov_vector_bytes(lay) / 2**30)
 
 
 def main():
