@@ -157,3 +157,39 @@ def test_spectrum_along_the_chosen_axis_matches_the_dense_liouvillian():
     for lam, v in zip(res.eigenvalues[1:], res.eigenvectors[1:]):
         Lv = np.asarray(liouvillian(v, model, DickeLayout(N)))
         assert np.linalg.norm(Lv - lam * v) <= 1e-8 * np.linalg.norm(v)
+
+
+def _weak_btc():
+    """A boundary time crystal driven below its transition, with local noise: its steady state
+    lies near a spin-coherent state tilted from −z."""
+    return permjax.PIModel(2, hamiltonian=[(0.3, sigma_x / 2)], collective=[(1.0, sigma_minus)],
+                           local=[(0.2, sigma_z), (0.2, sigma_minus)])
+
+
+@pytest.mark.parametrize("N", [4, 5])
+def test_small_magnetization_matches_bruteforce(N):
+    """⟨m⟩ of the host sparse-LU state that picks the axis, against the plain 2^N steady state."""
+    from permjax.dicke.frame import small_magnetization
+
+    for model in (random_model(N), _weak_btc()):
+        want = bp.magnetization(bp.steady_state(model, N), N)
+        np.testing.assert_allclose(small_magnetization(model, N), want, atol=1e-10)
+
+
+def test_coherent_state_is_solved_along_its_magnetization():
+    """|⟨m⟩| ≥ 0.8 at N = 10: the axis is ±⟨m⟩; GMRES then needs far fewer iterations than along z
+    (measured 52 → 30 at N = 40, 77 → 39 at N = 80, 178 → 53 at N = 160) for the same state."""
+    from permjax.dicke.frame import small_magnetization
+
+    model = _weak_btc()
+    m = small_magnetization(model)
+    assert np.linalg.norm(m) >= 0.8
+    theta, phi = choose_axis(model)
+    n = np.array([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
+    assert abs(abs(n @ m) - np.linalg.norm(m)) < 1e-12
+    N = 24
+    z = steady_state(N, model, method=GMRES(axis="z"))
+    auto = steady_state(N, model, method=GMRES())
+    assert bool(z.diagnostics.converged) and bool(auto.diagnostics.converged)
+    assert int(auto.diagnostics.iterations) <= 0.7 * int(z.diagnostics.iterations)
+    np.testing.assert_allclose(np.asarray(auto.blocks), np.asarray(z.blocks), atol=1e-10)
