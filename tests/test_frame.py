@@ -193,3 +193,16 @@ def test_coherent_state_is_solved_along_its_magnetization():
     assert bool(z.diagnostics.converged) and bool(auto.diagnostics.converged)
     assert int(auto.diagnostics.iterations) <= 0.7 * int(z.diagnostics.iterations)
     np.testing.assert_allclose(np.asarray(auto.blocks), np.asarray(z.blocks), atol=1e-10)
+
+
+@pytest.mark.parametrize("N,symmetric", [(1, False), (6, False), (7, False), (9, True)])
+def test_packed_states_are_the_valid_entries(N, symmetric):
+    """The GMRES basis vectors (DickeLayout.pack): the entries |M|, |M′| ≤ J in row-major order,
+    and unpack restores the grid with zero padding."""
+    lay = DickeLayout(N, symmetric)
+    rng = np.random.default_rng(N)
+    x = rng.normal(size=(lay.n_J, lay.n_M, lay.n_M)) + 1j * rng.normal(size=(lay.n_J, lay.n_M, lay.n_M))
+    v = np.asarray(lay.pack(x))
+    assert v.shape == (lay.n_unknowns,)
+    np.testing.assert_array_equal(v, x[lay.block_mask])
+    np.testing.assert_array_equal(np.asarray(lay.unpack(v)), np.where(lay.block_mask, x, 0))

@@ -118,15 +118,22 @@ def to_frame(blocks, layout: DickeLayout, axis):
     return jnp.einsum("jba,...jbc,jcd->...jad", jnp.conj(D), blocks, D)
 
 
+def _numpy_stencil(model: PIModel, layout: DickeLayout):
+    """(u, v, weights, groups) of the model's Dicke-basis stencil (``DickeLiouvillian``) in plain
+    numpy: concrete coefficients, no dispatch."""
+    from .liouvillian import _signature, _stencil_arrays, model_coefficients
+
+    u, v, leaves, groups, _ = _stencil_arrays(_signature(model), layout)
+    coeffs = np.array([float(c) for c in model_coefficients(model)])
+    return u, v, (coeffs[leaves] if len(leaves) else np.zeros(0)), groups
+
+
 def mixing_ratio(model, N: int = SCORE_N) -> float:
     """‖q-changing part of L‖/‖q-conserving part‖ (Frobenius norms of the stencil coefficients
     on the N-qubit grid, concrete coefficients, plain numpy): how far the preconditioner is from L."""
-    from .liouvillian import _signature, _stencil_arrays, conserves_q, model_coefficients
+    from .liouvillian import conserves_q
 
-    model = as_model(model)
-    u, v, leaves, groups, _ = _stencil_arrays(_signature(model), DickeLayout(N))
-    coeffs = np.array([float(c) for c in model_coefficients(model)])
-    w = coeffs[leaves] if len(leaves) else np.zeros(0)
+    u, v, w, groups = _numpy_stencil(as_model(model), DickeLayout(N))
     norms = {True: 0.0, False: 0.0}
     for shift, lo, hi in groups:
         c = np.einsum("t,tja,tjb->jab", w[lo:hi], u[lo:hi], v[lo:hi])
@@ -140,16 +147,13 @@ def small_magnetization(model, N: int = SCORE_N) -> np.ndarray | None:
     where that solve fails (e.g. a steady state that is not unique)."""
     import scipy.linalg
 
-    from ..models.operators import sigma_x, sigma_z
     from .direct import AugmentedLU, liouvillian_matrix
-    from .liouvillian import _signature, _stencil_arrays, model_coefficients
     from .solve import trace_weight
+    from .state import DickeState, magnetization
 
     model = as_model(model)
     layout = DickeLayout(N, symmetric=not model.local)
-    u, v, leaves, groups, _ = _stencil_arrays(_signature(model), layout)
-    coeffs = np.array([float(c) for c in model_coefficients(model)])
-    w = coeffs[leaves] if len(leaves) else np.zeros(0)
+    u, v, w, groups = _numpy_stencil(model, layout)
     valid = layout.block_mask
     try:
         with np.errstate(all="raise"):
@@ -160,15 +164,7 @@ def small_magnetization(model, N: int = SCORE_N) -> np.ndarray | None:
         return None
     if not (np.all(np.isfinite(x)) and np.linalg.norm(L @ x[valid]) <= 1e-8 * np.linalg.norm(x[valid])):
         return None
-    a = np.arange(layout.n_M)
-    m = []
-    for A in (sigma_x, sigma_y, sigma_z):  # ⟨Ĵ_α⟩ = Σ_J Tr ρ_J Ĵ_α, with Ĵ_α[a + d, a] = band_d[j, a]
-        total = 0.0
-        for d, band in _bands(layout, A / 2).items():
-            ok = (a + d >= 0) & (a + d < layout.n_M)
-            total += np.real(np.sum(x[:, a[ok], a[ok] + d] * band[:, a[ok]]))
-        m.append(2.0 * total / N)
-    return np.array(m)
+    return np.asarray(magnetization(DickeState(x, None, N, layout.symmetric)))
 
 
 def choose_axis(model) -> tuple[float, float] | None:

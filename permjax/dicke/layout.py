@@ -91,10 +91,13 @@ class DickeLayout:
         two_j = 2 * j + int(round(2 * self.J_min))  # 2J
         return (abs(2 * a - self.N) <= two_j) & (abs(2 * b - self.N) <= two_j)
 
-    def _block_offsets(self, j):
-        """Offset of block j in the packed vector, Σ_{i<j} (2J_i+1)² with 2J_i+1 = c + 2i (closed form)."""
+    def _block_span(self, j):
+        """(offset, size, lo) of block j (integer arrays): its offset in the packed vector,
+        Σ_{i<j} (2J_i+1)² with 2J_i+1 = c + 2i (closed form), its size 2J+1, and lo = a of M = −J."""
         c = int(round(2 * self.J_min)) + 1
-        return j * c * c + 2 * c * j * (j - 1) + 4 * (j - 1) * j * (2 * j - 1) // 6
+        size = c + 2 * j
+        return (j * c * c + 2 * c * j * (j - 1) + 4 * (j - 1) * j * (2 * j - 1) // 6, size,
+                (self.N + 1 - size) // 2)
 
     def pack(self, x):
         """The valid entries of a grid x[j, a, a′] as a vector of length ``n_unknowns``, block by
@@ -104,10 +107,9 @@ class DickeLayout:
         import jax.numpy as jnp
 
         p = jax.lax.iota(jnp.int32, self.n_unknowns)
-        offsets = self._block_offsets(jnp.arange(self.n_J, dtype=jnp.int32))
+        offsets = self._block_span(jnp.arange(self.n_J, dtype=jnp.int32))[0]
         j = jnp.searchsorted(offsets, p, side="right") - 1
-        size = 2 * j + int(round(2 * self.J_min)) + 1  # 2J + 1
-        lo = (self.N + 1 - size) // 2  # a of M = −J
+        _, size, lo = self._block_span(j)
         r = p - offsets[j]
         return x[j, lo + r // size, lo + r % size]
 
@@ -118,10 +120,9 @@ class DickeLayout:
 
         shape = (self.n_J, self.n_M, self.n_M)
         j, a, b = (jax.lax.broadcasted_iota(jnp.int32, shape, k) for k in range(3))
-        size = 2 * j + int(round(2 * self.J_min)) + 1
-        lo = (self.N + 1 - size) // 2
+        offset, size, lo = self._block_span(j)
         ok = (a >= lo) & (a < lo + size) & (b >= lo) & (b < lo + size)
-        index = jnp.where(ok, self._block_offsets(j) + (a - lo) * size + (b - lo), 0)
+        index = jnp.where(ok, offset + (a - lo) * size + (b - lo), 0)
         return jnp.where(ok, v[index], 0)
 
     @property
