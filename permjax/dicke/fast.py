@@ -28,9 +28,9 @@ from .solve import KrylovResult, trace_weight
 DEFAULT_RESTART = 20
 #: stagnation: GMRES stops when the true residual has not halved over this many restarts (a model
 #: whose q-changing part dominates the preconditioned part can stall for tens of thousands of
-#: iterations at a residual ≈ 1; ``Auto`` then falls back to the sparse LU, solve.py)
+#: iterations at a residual ≈ 1; ``Auto`` then retries with a doubled basis, then the sparse LU, solve.py)
 STALL_RESTARTS = 10
-#: largest basis, and the memory the basis may take before it is capped at DEFAULT_RESTART: models
+#: largest basis, and the memory the default basis may take (at least DEFAULT_RESTART vectors): models
 #: whose q-changing part dominates (a boundary time crystal's drive) stagnate under short restarts
 MAX_RESTART = 100
 KRYLOV_BYTES = 2**30

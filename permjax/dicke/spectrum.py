@@ -93,10 +93,6 @@ class SpectrumResult(eqx.Module):
 _ZERO = 1e-9
 
 
-def _valid_index(layout: DickeLayout):
-    return np.nonzero(layout.block_mask)
-
-
 @functools.partial(jax.jit, static_argnames=("N", "hermitian"))
 def _preconditioner_jit(model, shift, *, N, hermitian):
     layout = DickeLayout(N)
@@ -201,7 +197,7 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     if progress:
         sys.stderr.write("\n")
     # discard the trace mode of the augmented operator (Tr v ≠ 0, eigenvalue 1)
-    idx = _valid_index(layout)
+    idx = np.nonzero(layout.block_mask)  # the order of DickeLayout.pack
     diag = np.zeros((layout.n_J, layout.n_M, layout.n_M), bool)
     diag[:, np.arange(layout.n_M), np.arange(layout.n_M)] = True
     on_diag = diag[idx] & layout.block_mask[idx]
