@@ -151,7 +151,7 @@ def power_spectrum(N, model, A, omegas, *, B=None, steady=None, tol: float = 1e-
                    maxiter: int = 3000) -> PowerSpectrum:
     """S(ω) = −2 Re Tr[A_tot (L − iω)⁻¹ (B_tot ρ_ss − ⟨B⟩ρ_ss)], B = A† by default (module
     docstring; QuTiP's sign convention), by one preconditioned GMRES solve per ω."""
-    from .spectrum import _build_preconditioner, _shifted_solve, _valid_index
+    from .spectrum import _build_preconditioner, _shifted_solve
 
     N = validate_N(N, minimum=2)
     a = single_unit_matrix(A)
@@ -166,14 +166,12 @@ def power_spectrum(N, model, A, omegas, *, B=None, steady=None, tol: float = 1e-
     rho = _steady_blocks(N, mdl, steady)
     X = collective_left(b, rho, lay)
     X = X - block_trace(X, lay) * rho
-    idx = _valid_index(lay)
     P = _build_preconditioner(mdl, 0.0, N=N)
-    Xf = X[idx]
+    Xf = lay.pack(X)
     out, its, ress = [], [], []
     for w in omegas:
         Y, it, r = _shifted_solve(mdl, P, Xf, 1j * w, N=N, tol=float(tol), maxiter=int(maxiter))
-        grid = jnp.zeros_like(X).at[idx].set(Y)
-        out.append(-2.0 * float(jnp.real(collective_expectation(a, grid, lay))))
+        out.append(-2.0 * float(jnp.real(collective_expectation(a, lay.unpack(Y), lay))))
         its.append(int(it))
         ress.append(float(r))
     ress = np.asarray(ress)
