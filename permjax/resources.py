@@ -15,6 +15,11 @@ A solve's arrays are known exactly from N (``DickeLayout``, ``sector_groups``):
   - CGLS (``solve.py``): x, r, s, p, q, b, w, x0, the mask and the matvec's temporaries,
     about 16 grids;
 
+* the symmetric block by sparse LU (``"direct"`` with ``block="symmetric"``, ``direct.py``): the
+  (N+1)² unknowns of a 2-D stencil, whose SuperLU factors (COLAMD order) hold 5.3·10⁶, 2.7·10⁷,
+  1.44·10⁸ complex entries at N = 200, 400, 800 (pure boundary time crystal and collective LMG
+  alike), ≈ N^2.4; the peak resident memory of a fresh process was 1.3–1.6 times the factors
+  plus 0.5 GB (measured 1.08, 6.4–6.8, 15.3 GB at N = 400, 1000, 1500);
 * the h = 0 rate equations (``"rates"``, ``rates.py``) hold grids of shape (n_J, N+1): the
   populations, window, index map and labels on the host and the residual's coefficients in
   JAX, about 6 float64 grids, plus the sparse LU of the states solved for: the whole grid up to
@@ -54,6 +59,10 @@ RATES_GRIDS = 6
 RATES_LU_BYTES_PER_STATE = 1600
 RATES_WINDOW_PER_N = 60
 RATES_FULL_BELOW = 800  # ``steady_populations(full_below=800)``: whole grid solved up to here
+#: symmetric-block sparse LU: factor entries at N = 800, growth exponent, peak / factor bytes
+SYMMETRIC_LU_ENTRIES_800 = 1.44e8
+SYMMETRIC_LU_EXPONENT = 2.4
+SYMMETRIC_LU_PEAK = 1.6
 MB = 1e6
 #: margin over the counted and fitted sum (run-to-run variation of measured peaks)
 SAFETY = 1.2
@@ -107,10 +116,16 @@ def _rates_window_states(N: int) -> int:
     return max(full(RATES_FULL_BELOW), RATES_WINDOW_PER_N * N)
 
 
-def steady_state_memory(N: int, method: str, batch: int = 1, precision: str = "double") -> MemoryEstimate:
-    """Estimated memory of ``steady_state(N, method=method)`` (``batch`` solves at once under
-    ``vmap``: the arrays scale with it, the compiled executable does not; ``precision``: the
-    GMRES preconditioner's factor storage)."""
+def steady_state_memory(N: int, method: str, batch: int = 1, precision: str = "double",
+                        block: str = "all") -> MemoryEstimate:
+    """Estimated memory of ``steady_state(N, method=method, block=block)`` (``batch`` solves at
+    once under ``vmap``: the arrays scale with it, the compiled executable does not;
+    ``precision``: the GMRES preconditioner's factor storage). ``block="symmetric"`` is
+    estimated for ``"direct"`` (its sparse LU); the other methods' (N+1)² states are small."""
+    if block == "symmetric":
+        lu = 16 * SYMMETRIC_LU_ENTRIES_800 * (N / 800) ** SYMMETRIC_LU_EXPONENT if method == "direct" else 0
+        parts = {"sparse LU factors": int(lu), "states": 64 * (N + 1) ** 2, "runtime": int(500 * MB)}
+        return MemoryEstimate(0, int(SAFETY * batch * (SYMMETRIC_LU_PEAK * lu + parts["states"] + parts["runtime"])), parts)
     if method == "rates":
         from .dicke.layout import DickeLayout
 
@@ -189,9 +204,9 @@ def _fits(est: MemoryEstimate, device: int | None, host: int | None, same: bool)
 
 
 def largest_N(method: str, device: int | None, host: int | None, same: bool, batch: int = 1, upper: int = 10**7,
-              precision: str = "double") -> int | None:
+              precision: str = "double", block: str = "all") -> int | None:
     """The largest N ≥ 2 whose estimate fits (``None`` if not even N = 2 does)."""
-    fits = lambda n: _fits(steady_state_memory(n, method, batch, precision), device, host, same)  # noqa: E731
+    fits = lambda n: _fits(steady_state_memory(n, method, batch, precision, block), device, host, same)  # noqa: E731
     if not fits(2):
         return None
     lo, hi = 2, upper
@@ -214,22 +229,22 @@ def _fmt_bytes(b: float) -> str:
 
 
 def check_memory(N: int, method: str, *, batch: int = 1, enabled: bool = True, what: str | None = None,
-                 precision: str = "double") -> MemoryEstimate | None:
+                 precision: str = "double", block: str = "all") -> MemoryEstimate | None:
     """Raise ``InsufficientMemoryError`` if ``steady_state(N, method=method)`` (``batch`` at
     once) is estimated to need more memory than is available; ``enabled=False`` skips it."""
     if not enabled:
         return None
     import jax
 
-    est = steady_state_memory(N, method, batch, precision)
+    est = steady_state_memory(N, method, batch, precision, block)
     backend = jax.default_backend()
     device, host, where = available_memory(backend)
     same = backend == "cpu"
     if _fits(est, device, host, same):
         return est
     need, have = (est.total, host) if same else ((est.device, device) if device is not None and est.device > device else (est.host, host))
-    n_max = largest_N(method, device, host, same, batch, precision=precision)
-    what = what or f"steady_state(N={N}, method={method!r})"
+    n_max = largest_N(method, device, host, same, batch, precision=precision, block=block)
+    what = what or f"steady_state(N={N}, method={method!r}" + (", block='symmetric')" if block == "symmetric" else ")")
     at_once = f" with {batch} points at once" if batch > 1 else ""
     fits = f"the largest N that fits{at_once} is {n_max}" if n_max else "not even N = 2 fits"
     if batch > 1:

@@ -49,6 +49,9 @@ def test_huge_N_is_refused_in_one_line(capsys):
     assert len(str(e.value).splitlines()) == 1
     with pytest.raises(InsufficientMemoryError):  # the h = 0 rate equations too
         permjax.steady_state(10**6, MODEL.replace(h=0.0))
+    btc = permjax.BTC(kappa=1.0, omega=0.3, gamma_phi=0.0, gamma_down=0.0)
+    with pytest.raises(InsufficientMemoryError, match="block='symmetric'"):  # the symmetric block's sparse LU
+        permjax.steady_state(10**5, btc, block="symmetric")
 
 
 def test_sweep_out_checked_before_computing(capsys, monkeypatch, tmp_path):
@@ -135,29 +138,36 @@ _MEASURE = textwrap.dedent("""
                 return int(line.split()[1]) * 1024
     import jax, permjax
     from permjax.resources import steady_state_memory
-    method, N, h = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-    warm = permjax.steady_state(3, permjax.LMG(3.0, h, 1.68, 1.0), method=method)  # runtime up
+    method, N, h, block = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+    if block == "symmetric":  # the boundary time crystal without local jumps, drive h
+        model = permjax.BTC(kappa=1.0, omega=h, gamma_phi=0.0, gamma_down=0.0)
+    else:
+        model = permjax.LMG(3.0, h, 1.68, 1.0)
+    warm = permjax.steady_state(3, model, method=method, block=block)  # runtime up
     jax.block_until_ready(warm.blocks)
     with open("/proc/self/clear_refs", "w") as f:  # VmHWM := VmRSS, so the warm-up's peak is not counted
         f.write("5")
     base = rss("VmRSS")
-    st = permjax.steady_state(N, permjax.LMG(3.0, h, 1.68, 1.0), method=method)
+    st = permjax.steady_state(N, model, method=method, block=block)
     jax.block_until_ready(st.blocks)
-    print(json.dumps({"measured": rss("VmHWM") - base, "estimate": steady_state_memory(N, method).total}))
+    est = steady_state_memory(N, method, block=block).total
+    print(json.dumps({"measured": rss("VmHWM") - base, "estimate": est}))
 """)
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("method,N,h", [("cgls", 40, 0.5), ("rates", 800, 0.0)])
-def test_estimate_bounds_measured_peak_memory(method, N, h):
+@pytest.mark.parametrize("method,N,h,block", [("cgls", 40, 0.5, "all"), ("rates", 800, 0.0, "all"),
+                                              ("direct", 300, 0.3, "symmetric")])
+def test_estimate_bounds_measured_peak_memory(method, N, h, block):
     """Peak resident memory (VmHWM, reset after a warm-up at N = 3) a fresh process adds during
     the solve: the estimate is above it (it is a bound to refuse on). For the rates (host arrays
     dominate: 239–244 MB measured vs 327 MB estimated at N = 800) it is also within a factor 2 of
     it. For CGLS at N = 40 the peak is XLA's compile-time memory, which varies by up to 2x
     between identical fresh processes (33–66 MB measured on a 2-core CPU vs 72 MB estimated), so
     only the bound is asserted there; GMRES, slower to compile, is measured in
-    benchmarks/memory.py (244 MB vs 293 MB at N = 40)."""
-    r = subprocess.run([sys.executable, "-c", _MEASURE, method, str(N), str(h)], capture_output=True,
+    benchmarks/memory.py (244 MB vs 293 MB at N = 40). The symmetric block's sparse LU: a bound
+    (the estimate adds 0.5 GB for the runtime, counted here in the warm-up)."""
+    r = subprocess.run([sys.executable, "-c", _MEASURE, method, str(N), str(h), block], capture_output=True,
                        text=True, timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
     assert r.returncode == 0, r.stderr[-2000:]
     rec = json.loads(r.stdout.strip().splitlines()[-1])

@@ -456,8 +456,7 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
                              + ("the LMG family" if _rates_scope() is None else _rates_scope())
                              + " with block='all'; use method='gmres'")
         return _rates_state(N, original, tol, on_failure, memory_check)
-    if block == "all":
-        check_memory(N, method, enabled=memory_check, precision=getattr(solver, "precision", "double"))
+    check_memory(N, method, enabled=memory_check, precision=getattr(solver, "precision", "double"), block=block)
     layout = DickeLayout(N, block == "symmetric")
     maxiter = default_maxiter(layout) if solver.maxiter is None else solver.maxiter
     if x0 is None:
