@@ -71,12 +71,14 @@ def read_curve(name, par):
     return x, mi, np.array([inv[r["attractor"]] for r in rows]), np.array([int(r["n_attractors"]) for r in rows])
 
 
-def estimated_seconds(N, done, rows):
-    """(estimated seconds, seconds per iteration) at N for a point from its solved rows ``done``
-    (N′ < N): its GMRES iterations at the largest N′, grown as between its last two N (×N/N′
-    with one), times the fastest seconds per iteration of any point at N′ (warm: without the
-    compile) times (N/N′)³. (0, None) without a smaller N."""
-    solved = lambda r: r["note"] != SKIPPED and r["seconds"] not in ("", None) and int(r["iterations"]) > 0
+def estimated_seconds(N, done, rows, method="gmres"):
+    """(estimated seconds, seconds per iteration) at N for a point from its rows ``done`` solved
+    by ``method`` (N′ < N; a sparse-LU row's one "iteration" says nothing of GMRES): its
+    iterations at the largest N′, grown as between its last two N (×N/N′ with one), times the
+    fastest seconds per iteration of any point at N′ (warm: without the compile) times (N/N′)³.
+    (0, None) without a smaller N."""
+    solved = lambda r: (r["note"] != SKIPPED and r["seconds"] not in ("", None) and int(r["iterations"]) > 0
+                        and r.get("method", method) == method)
     prev = sorted((r for r in done if int(r["N"]) < N and solved(r)), key=lambda r: int(r["N"]))
     if not prev:
         return 0.0, None
@@ -106,7 +108,7 @@ def finite_points(name, fam, par, lo, hi, Ns, count, budget, method="gmres"):
             if old is not None and trusted(old):
                 continue
             done = [r for r in rows if f"{float(r[par]):.6g}" == v]
-            est, per_iteration = estimated_seconds(N, done, rows)
+            est, per_iteration = estimated_seconds(N, done, rows, method)
             # a solve that stagnates stops near the budget (an unconverged row, tried again next time)
             maxiter = None if per_iteration is None else max(100, int(budget / per_iteration))
             rows = [r for r in rows if key(r) != (v, N)]
