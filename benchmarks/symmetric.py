@@ -39,10 +39,13 @@ def _solve(omega, method, N, q):
     import numpy as np
 
     import permjax
+    from permjax.dicke.solve import as_solver
     from permjax.dicke.state import magnetization
     from permjax.resources import steady_state_memory
 
     model = permjax.BTC(kappa=1.0, omega=omega, gamma_phi=0.0, gamma_down=0.0)
+    solver = as_solver(method)
+    solver = solver.select(N, model, "symmetric") if method == "auto" else solver  # what steady_state runs
     t0 = time.perf_counter()
     st = permjax.steady_state(N, model, method=method, block="symmetric", on_failure="warn")
     jax.block_until_ready(st.blocks)
@@ -51,7 +54,7 @@ def _solve(omega, method, N, q):
     q.put(dict(seconds=seconds, peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
                residual=float(d["residual"]), converged=bool(d["converged"]), iterations=int(d["iterations"]),
                mz=float(np.asarray(magnetization(st))[2]), mi=float(permjax.mutual_information(st)) / N,
-               estimate_gb=steady_state_memory(N, method if method != "auto" else "direct", block="symmetric").total / 1e9))
+               estimate_gb=steady_state_memory(N, solver.name, block="symmetric").total / 1e9))
 
 
 def main(Ns):
