@@ -198,9 +198,7 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
         sys.stderr.write("\n")
     # discard the trace mode of the augmented operator (Tr v ≠ 0, eigenvalue 1)
     idx = np.nonzero(layout.block_mask)  # the order of DickeLayout.pack
-    diag = np.zeros((layout.n_J, layout.n_M, layout.n_M), bool)
-    diag[:, np.arange(layout.n_M), np.arange(layout.n_M)] = True
-    on_diag = diag[idx] & layout.block_mask[idx]
+    on_diag = idx[1] == idx[2]  # packed entries with a = a′
     traces = np.abs(vecs[on_diag].sum(axis=0)) / np.linalg.norm(vecs, axis=0)
     keep = traces < 1e-6
     vals, vecs = vals[keep], vecs[:, keep]
