@@ -20,6 +20,9 @@ A solve's arrays are known exactly from N (``DickeLayout``, ``sector_groups``):
   1.44·10⁸ complex entries at N = 200, 400, 800 (pure boundary time crystal and collective LMG
   alike), ≈ N^2.4; the peak resident memory of a fresh process was 1.3–1.6 times the factors
   plus 0.5 GB (measured 1.08, 6.4–6.8, 15.3 GB at N = 400, 1000, 1500);
+* the J-block method (``"jblock"``, ``jblock.py``, all on the host): scipy's Krylov basis
+  (``restart + 1`` packed states), the sparse L (≈ 8 entries per unknown) in a few copies, and
+  the SuperLU factors of its J-conserving part, ≈ 8.3·10⁷ (N/160)^3.6 entries;
 * the h = 0 rate equations (``"rates"``, ``rates.py``) hold grids of shape (n_J, N+1): the
   populations, window, index map and labels on the host and the residual's coefficients in
   JAX, about 6 float64 grids, plus the sparse LU of the states solved for: the whole grid up to
@@ -63,6 +66,13 @@ RATES_FULL_BELOW = 800  # ``steady_populations(full_below=800)``: whole grid sol
 SYMMETRIC_LU_ENTRIES_800 = 1.44e8
 SYMMETRIC_LU_EXPONENT = 2.4
 SYMMETRIC_LU_PEAK = 1.6
+#: J-block method: SuperLU factor entries of the J-conserving part at N = 160 (XYZ at J_y = −3:
+#: 6.8·10⁶, 8.3·10⁷ at N = 80, 160; LMG 6.1·10⁶, 7.1·10⁷), growth exponent; bytes per sparse
+#: entry (complex128 value, int32 index); sparse matrices alive at once (L, its CSR and COO copies, L_J)
+JBLOCK_LU_ENTRIES_160 = 8.3e7
+JBLOCK_LU_EXPONENT = 3.6
+SPARSE_ENTRY_BYTES = 20
+JBLOCK_SPARSE_COPIES = 4
 MB = 1e6
 #: margin over the counted and fitted sum (run-to-run variation of measured peaks)
 SAFETY = 1.2
@@ -134,6 +144,18 @@ def steady_state_memory(N: int, method: str, batch: int = 1, precision: str = "d
         parts = {"rate grids": RATES_GRIDS * grid, "sparse LU": RATES_LU_BYTES_PER_STATE * _rates_window_states(N)}
         return MemoryEstimate(0, int(SAFETY * batch * sum(parts.values())), parts)  # host: scipy's LU, numpy grids
     G = _grid_bytes(N)
+    if method == "jblock":
+        from .dicke.layout import DickeLayout
+
+        n = DickeLayout(N).n_unknowns
+        parts = {
+            "Krylov basis": _krylov_basis_bytes(N),
+            "sparse L": JBLOCK_SPARSE_COPIES * SPARSE_ENTRY_BYTES * 8 * n,
+            "sparse LU factors": int(SPARSE_ENTRY_BYTES * JBLOCK_LU_ENTRIES_160 * (N / 160) ** JBLOCK_LU_EXPONENT),
+            "work grids": STENCIL_GRIDS * G,
+        }
+        compiled = int(40 * MB + 8 * G)  # the jitted wrapper (residual, diagnostics), as CGLS's
+        return MemoryEstimate(0, int(SAFETY * (batch * sum(parts.values()) + compiled)), {**parts, "compiled": compiled})
     if method == "gmres":
         parts = {
             "Krylov basis": _krylov_basis_bytes(N),

@@ -185,8 +185,9 @@ def main():
     ap.add_argument("--finite-points", type=int, default=9, help="parameter values with finite-N points")
     ap.add_argument("--budget", type=float, default=60.0,
                     help="skip a finite-N point whose estimated time exceeds this many seconds")
-    ap.add_argument("--method", default="gmres", choices=["gmres", "direct", "auto"],
-                    help="steady-state method of the finite-N points (direct: sparse LU of every J-block, N <= 80)")
+    ap.add_argument("--method", default="gmres", choices=["gmres", "jblock", "direct", "auto"],
+                    help="steady-state method of the finite-N points (jblock: GMRES preconditioned by the J-conserving part; "
+                         "direct: sparse LU of every J-block, N <= 80)")
     ap.add_argument("--only-finite", action="store_true",
                     help="do not recompute the N → ∞ curves: read docs/zoo_<name>.csv")
     args = ap.parse_args()

@@ -9,7 +9,7 @@ from .liouvillian import (
     liouvillian_h0,
     liouvillian_mixing,
 )
-from .solve import (CGLS, GMRES, SOLVERS, Auto, ConvergenceError, Direct, KrylovResult, Rates, Solver, mi_finite,
+from .solve import (CGLS, GMRES, SOLVERS, Auto, ConvergenceError, Direct, JBlock, KrylovResult, Rates, Solver, mi_finite,
                     steady_state)
 from .state import DickeState, Diagnostics, magnetization, mutual_information, total_entropy
 
@@ -23,6 +23,7 @@ __all__ = [
     "CGLS",
     "GMRES",
     "Direct",
+    "JBlock",
     "Rates",
     "Auto",
     "SOLVERS",

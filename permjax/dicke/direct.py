@@ -51,24 +51,28 @@ def liouvillian_matrix(weights, u, v, groups, layout: DickeLayout) -> sp.csr_mat
     return A.tocsr()
 
 
+def trace_functionals(layout: DickeLayout) -> tuple[np.ndarray, np.ndarray]:
+    """(w, t) on the valid entries in C order of (j, a, a′): the trace weight (``trace_weight``)
+    and the trace functional t (1 on the diagonal entries, Tr ρ = tᵀρ)."""
+    valid = layout.block_mask
+    diag = np.broadcast_to(np.eye(layout.n_M, dtype=bool), valid.shape)[valid]
+    return np.real(np.asarray(trace_weight(layout)))[valid], diag.astype(np.float64)
+
+
 class AugmentedLU:
     """A = L + w tᵀ (t: the trace functional, w: ``trace_weight``) through one sparse LU.
 
     A dense rank-one term would fill the factors, so the LU is of L̃ = L with the row of one
     diagonal entry k replaced by tᵀ (nonsingular when the steady state is unique: tᵀL = 0 makes
     that row redundant), and A = L̃ + U Vᵀ with U = [e_k, w − e_k], V = [L_k, t] (L_k: row k of L)
-    is restored by the Woodbury identity, for A and for Aᵀ alike."""
+    is restored by the Woodbury identity, for A and for Aᵀ alike. ``w``, ``t`` are those of
+    ``layout`` (``trace_functionals``) or given (a single J-block's, ``jblock.py``)."""
 
-    def __init__(self, L: sp.csr_matrix, layout: DickeLayout):
-        valid = layout.block_mask
+    def __init__(self, L: sp.csr_matrix, layout: DickeLayout | None = None, *, w=None, t=None):
+        if layout is not None:
+            w, t = trace_functionals(layout)
         n = L.shape[0]
-        idx = np.arange(n).reshape(-1)
-        flat = np.full(valid.shape, -1, np.int64)
-        flat[valid] = idx
-        diag = flat[np.broadcast_to(np.eye(layout.n_M, dtype=bool), valid.shape) & valid]
-        t = np.zeros(n)
-        t[diag] = 1.0
-        w = np.real(np.asarray(trace_weight(layout)))[valid]
+        diag = np.nonzero(t)[0]
         Ld = np.abs(L.diagonal())
         k = int(diag[np.argmax(Ld[diag])])
         Lk = np.asarray(L.getrow(k).todense()).ravel()
@@ -80,14 +84,17 @@ class AugmentedLU:
         self.U = np.stack([ek, w - ek], 1).astype(np.complex128)
         self.V = np.stack([Lk, t], 1).astype(np.complex128)
         self.L, self.w, self.t = sp.csr_matrix(L), w, t
+        self._woodbury = {}
 
     def _lu_solve(self, b, transposed: bool):
         U, V = (self.V, self.U) if transposed else (self.U, self.V)
         trans = "T" if transposed else "N"
+        if transposed not in self._woodbury:  # L̃⁻¹U and the 2×2 capacitance, once per direction
+            Z = self.lu.solve(U, trans=trans)
+            self._woodbury[transposed] = (Z, np.linalg.inv(np.eye(2) + V.T @ Z))
+        Z, Cinv = self._woodbury[transposed]
         y = self.lu.solve(b, trans=trans)
-        Z = self.lu.solve(U, trans=trans)
-        C = np.eye(2) + V.T @ Z
-        return y - Z @ np.linalg.solve(C, V.T @ y)
+        return y - Z @ (Cinv @ (V.T @ y))
 
     def apply(self, x, transposed: bool = False):
         """A x = L x + w (tᵀx), or Aᵀ x."""

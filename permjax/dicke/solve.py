@@ -206,6 +206,26 @@ class Direct(Solver):
         return direct(matvec, b, context=context)
 
 
+class JBlock(Solver):
+    """GMRES on the host, right-preconditioned by the exact inverse of the J-conserving part of A
+    (jblock.py): for strong anisotropic Hamiltonians under weak local damping, where the
+    q-conserving preconditioner of ``GMRES`` needs thousands of iterations.
+
+    Attributes:
+        restart: Krylov basis between restarts (``None``: ``fast.krylov_restart``, 20–100).
+    """
+
+    restart: int | None = eqx.field(default=None, static=True)
+    name: ClassVar[str] = "jblock"
+
+    def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
+        from .fast import krylov_restart
+        from .jblock import jblock
+
+        restart = krylov_restart(context.layout) if self.restart is None else self.restart
+        return jblock(matvec, b, x0, tol=self.tol, maxiter=maxiter, restart=restart, context=context)
+
+
 class Rates(Solver):
     """The population (rate) equations of a q-conserving model (rates.py): a diagonal state."""
 
@@ -261,29 +281,32 @@ class Auto(Solver):
     def fallback(self, N: int, failed: Solver, block: str = "all") -> Solver | None:
         """After a concrete solve by ``failed`` did not converge: for GMRES, first GMRES with
         twice its Krylov basis (up to ``FALLBACK_MAX_RESTART``, where the basis fits in a quarter
-        of the memory available), then ``Direct`` (the sparse LU of every J-block) up to
-        N = ``DIRECT_FALLBACK_MAX_N``; else None. GMRES stalls when the q-changing part
-        dominates the preconditioned q-conserving part (a strongly anisotropic XYZ model, a
-        driven time crystal), and more so under short restarts."""
-        if not isinstance(failed, GMRES) or block != "all":
+        of the memory available), then ``JBlock`` (the other preconditioner: the J-conserving
+        part), then ``Direct`` (the sparse LU of every J-block) up to N = ``DIRECT_FALLBACK_MAX_N``;
+        else None. GMRES stalls when the q-changing part dominates the preconditioned
+        q-conserving part (a strongly anisotropic XYZ model, a driven time crystal), and more so
+        under short restarts."""
+        if not isinstance(failed, (GMRES, JBlock)) or block != "all":
             return None
-        from .fast import krylov_restart, krylov_vector_bytes
-        from ..resources import available_memory
+        if isinstance(failed, GMRES):
+            from .fast import krylov_restart, krylov_vector_bytes
+            from ..resources import available_memory
 
-        layout = DickeLayout(N)
-        restart = failed.restart or krylov_restart(layout)
-        bigger = 2 * restart
-        _, host, _ = available_memory()
-        budget = None if host is None else host // 4
-        if bigger <= FALLBACK_MAX_RESTART and (budget is None or (bigger + 1) * krylov_vector_bytes(layout) <= budget):
-            return dataclasses.replace(failed, restart=bigger)
+            layout = DickeLayout(N)
+            restart = failed.restart or krylov_restart(layout)
+            bigger = 2 * restart
+            _, host, _ = available_memory()
+            budget = None if host is None else host // 4
+            if bigger <= FALLBACK_MAX_RESTART and (budget is None or (bigger + 1) * krylov_vector_bytes(layout) <= budget):
+                return dataclasses.replace(failed, restart=bigger)
+            return JBlock(tol=self.tol, maxiter=self.maxiter)
         if N <= DIRECT_FALLBACK_MAX_N:
             return Direct(tol=self.tol)
         return None
 
 
 #: the solvers by name (``steady_state(method=name)``, ``--method``)
-SOLVERS = {cls.name: cls for cls in (Auto, CGLS, GMRES, Direct, Rates)}
+SOLVERS = {cls.name: cls for cls in (Auto, CGLS, GMRES, JBlock, Direct, Rates)}
 
 
 def as_solver(method="auto", tol=None, maxiter=None) -> Solver:
@@ -410,10 +433,11 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
             (default 1e-12; with a name as ``method``).
         maxiter: iteration cap (default ``max(2000, 4 Σ_J(2J+1)²)``; with a name as ``method``).
         method: a ``Solver`` object carrying its options (``CGLS()``, ``GMRES(restart=40)``,
-            ``Direct()``, ``Rates()``, ``Auto()``) or its name in ``SOLVERS``. ``"auto"``
+            ``JBlock()``, ``Direct()``, ``Rates()``, ``Auto()``) or its name in ``SOLVERS``. ``"auto"``
             (``Auto.select``): the rate equations or GMRES for a q-conserving model, else GMRES
             for N ≥ ``GMRES_FROM_N`` and CGLS below; a GMRES solve that stalls is retried with
-            a doubled Krylov basis, then by sparse LU up to N = ``DIRECT_FALLBACK_MAX_N``
+            a doubled Krylov basis, then with the J-conserving preconditioner (``JBlock``), then
+            by sparse LU up to N = ``DIRECT_FALLBACK_MAX_N``
             (``Auto.fallback``, with a warning each); ``"rates"``: the population equations of a
             q-conserving model (LMG at h = 0: Eqs. 30–31), a diagonal state that reaches large
             N — use it explicitly inside jit/vmap, where coefficients are traced.
@@ -471,9 +495,10 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         retry = auto.fallback(N, solver, block)
         if retry is None:
             break
-        how = (f"retrying with a Krylov basis of {retry.restart}" if isinstance(retry, GMRES)
-               else "solving by sparse LU (method='direct')")
-        warnings.warn(f"steady_state(N={N}): GMRES stopped at residual {float(np.max(diag.residual)):.2e} after "
+        how = {"gmres": f"retrying with a Krylov basis of {retry.restart}",
+               "jblock": "retrying with the J-conserving preconditioner (method='jblock')",
+               "direct": "solving by sparse LU (method='direct')"}[retry.name]
+        warnings.warn(f"steady_state(N={N}): {method!r} stopped at residual {float(np.max(diag.residual)):.2e} after "
                       f"{int(np.max(diag.iterations))} iterations; {how}", RuntimeWarning, stacklevel=2)
         solver, method = retry, retry.name
         rho, diag = _solve_in_frame(model, x0, axis if isinstance(retry, GMRES) else None, layout=layout,
