@@ -10,8 +10,8 @@ Models: LMG at the paper's point (𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1), the gen
 
 Each (model, N, method) runs in a fresh process (``finite.run_isolated``): the first call
 (compile, assembly and factorisation included), a second, warm call, iterations, residual, peak
-resident memory against ``steady_state_memory``, I_M/N; |ΔI_M/N| between the methods and the
-time ratio gmres/jblock of each call. Prints a table and writes benchmarks/results/jblock.json.
+resident memory above the process before the solve against ``steady_state_memory``, I_M/N; where both
+converged, |ΔI_M/N| between the methods and the time ratio gmres/jblock of each call. Prints a table and writes benchmarks/results/jblock.json.
 
     python3 benchmarks/jblock.py [N ...]      (default 40 80)
 """
@@ -49,6 +49,7 @@ def _solve(name, method, N, q):
     from permjax.resources import steady_state_memory
 
     m = model(name)
+    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # the process before the solve
     times = []
     for _ in range(2):
         t0 = time.perf_counter()
@@ -58,7 +59,7 @@ def _solve(name, method, N, q):
     d = st.diagnostics.as_dict()
     q.put(dict(first_s=times[0], warm_s=times[1], iterations=int(d["iterations"]), residual=float(d["residual"]),
                converged=bool(d["converged"]), mi=float(permjax.mutual_information(st)) / N,
-               peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6,
+               peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6 - base, base_gb=base,
                estimate_gb=steady_state_memory(N, method).total / 1e9))
 
 
@@ -70,7 +71,7 @@ def main(Ns):
             for method in ("gmres", "jblock"):
                 row[method] = run_isolated(functools.partial(_solve, name, method), N, timeout=TIMEOUT_S)
             g, j = row["gmres"], row["jblock"]
-            if "error" not in g and "error" not in j:
+            if "error" not in g and "error" not in j and g["converged"] and j["converged"]:
                 row["mi_difference"] = abs(g["mi"] - j["mi"])
                 row["first_ratio"] = g["first_s"] / j["first_s"]
                 row["warm_ratio"] = g["warm_s"] / j["warm_s"]
@@ -82,14 +83,16 @@ def main(Ns):
           f"{'warm s':>7} {'peak GB':>7} {'est. GB':>7} | {'first ×':>7} {'warm ×':>6} {'|dI/N|':>8}")
     for r in rows:
         g, j = r["gmres"], r["jblock"]
-        left = (f"{g['iterations']:>8} {g['first_s']:>7.1f} {g['warm_s']:>7.1f}" if "error" not in g
+        flag = lambda x: "" if x["converged"] else "*"  # noqa: E731
+        left = (f"{str(g['iterations']) + flag(g):>8} {g['first_s']:>7.1f} {g['warm_s']:>7.1f}" if "error" not in g
                 else f"{g['error'][:24]:>24}")
-        mid = (f"{j['iterations']:>9} {j['first_s']:>7.1f} {j['warm_s']:>7.1f} {j['peak_gb']:>7.2f} {j['estimate_gb']:>7.2f}"
-               if "error" not in j else f"{j['error'][:41]:>41}")
+        mid = (f"{str(j['iterations']) + flag(j):>9} {j['first_s']:>7.1f} {j['warm_s']:>7.1f} {j['peak_gb']:>7.2f} "
+               f"{j['estimate_gb']:>7.2f}" if "error" not in j else f"{j['error'][:41]:>41}")
         right = (f"{r['first_ratio']:>7.2f} {r['warm_ratio']:>6.2f} {r['mi_difference']:>8.1e}" if "mi_difference" in r
                  else f"{'-':>23}")
         print(f"{r['model']:>13} {r['N']:>4} | {left} | {mid} | {right}")
-    print("first ×, warm ×: gmres seconds over jblock seconds (>1: jblock is faster)")
+    print("first ×, warm ×: gmres seconds over jblock seconds (>1: jblock is faster); *: not converged (stalled, "
+          "flagged); peak GB: jblock's peak resident memory above the process before the solve")
     os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
     with open(os.path.join(HERE, "results", "jblock.json"), "w") as f:
         json.dump({"machine": os.uname().nodename, "cpus": os.cpu_count(), "rows": rows}, f, indent=1)

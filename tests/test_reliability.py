@@ -157,7 +157,7 @@ _MEASURE = textwrap.dedent("""
 
 @pytest.mark.slow
 @pytest.mark.parametrize("method,N,h,block", [("cgls", 40, 0.5, "all"), ("rates", 800, 0.0, "all"),
-                                              ("direct", 300, 0.3, "symmetric")])
+                                              ("direct", 300, 0.3, "symmetric"), ("jblock", 40, 0.5, "all")])
 def test_estimate_bounds_measured_peak_memory(method, N, h, block):
     """Peak resident memory (VmHWM, reset after a warm-up at N = 3) a fresh process adds during
     the solve: the estimate is above it (it is a bound to refuse on). For the rates (host arrays
@@ -166,7 +166,8 @@ def test_estimate_bounds_measured_peak_memory(method, N, h, block):
     between identical fresh processes (33–66 MB measured on a 2-core CPU vs 72 MB estimated), so
     only the bound is asserted there; GMRES, slower to compile, is measured in
     benchmarks/memory.py (244 MB vs 293 MB at N = 40). The symmetric block's sparse LU: a bound
-    (the estimate adds 0.5 GB for the runtime, counted here in the warm-up)."""
+    (the estimate adds 0.5 GB for the runtime, counted here in the warm-up). The J-block method's
+    host arrays (sparse L, block factors, scipy's basis): a bound."""
     r = subprocess.run([sys.executable, "-c", _MEASURE, method, str(N), str(h), block], capture_output=True,
                        text=True, timeout=300, cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT})
     assert r.returncode == 0, r.stderr[-2000:]

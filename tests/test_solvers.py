@@ -150,6 +150,9 @@ def test_jblock_holds_the_hamiltonian_where_the_q_conserving_part_fails():
     lu = permjax.steady_state(N, model, method="direct")
     assert bool(st.diagnostics.converged) and int(st.diagnostics.iterations) <= 80
     np.testing.assert_allclose(np.asarray(st.blocks), np.asarray(lu.blocks), atol=1e-11)
+    with pytest.warns(RuntimeWarning, match="did not converge"):
+        short = permjax.steady_state(N, model, method=JBlock(maxiter=10), on_failure="warn")
+    assert not bool(short.diagnostics.converged) and int(short.diagnostics.iterations) <= 10
 
     N = 6
     decay = permjax.steady_state(N, permjax.PIModel(2, local=[(1.0, permjax.sigma_minus)]), method="jblock")

@@ -44,7 +44,7 @@ class BlockInverse:
     serves only those blocks."""
 
     def __init__(self, L, w, t):
-        self.w, self.t, self.L = w, t, L
+        self.w, self.t = w, t
         self.lu, self.augmented, self._z = None, None, {}
         try:
             lu = spla.splu(sp.csc_matrix(L))
@@ -101,10 +101,13 @@ def solve_host(weights, u, v, b, x0, *, groups, layout: DickeLayout, transposed:
 
     P = JConservingInverse(weights, u, v, groups, layout)
     n = A.shape[0]
-    count = [0]  # GMRES iterations (scipy's callback, once per inner step)
+    count = [0]  # GMRES iterations
 
     def matvec(y):
         return apply(P(y, transposed))
+
+    def step(_):  # scipy's callback, once per inner iteration
+        count[0] += 1
 
     op = spla.LinearOperator((n, n), matvec=matvec, dtype=np.complex128)
     bnorm = np.linalg.norm(b) or 1.0
@@ -117,7 +120,7 @@ def solve_host(weights, u, v, b, x0, *, groups, layout: DickeLayout, transposed:
         r = b - apply(x)
         m = min(restart, maxiter - its)
         y, _ = spla.gmres(op, r, restart=m, maxiter=1, rtol=tol * bnorm / (np.linalg.norm(r) or 1.0), atol=0.0,
-                          callback=lambda _: count.__setitem__(0, count[0] + 1), callback_type="pr_norm")
+                          callback=step, callback_type="pr_norm")
         x = x + P(y, transposed)
         its = count[0]
         res = np.linalg.norm(b - apply(x)) / bnorm
