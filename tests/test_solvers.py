@@ -159,3 +159,27 @@ def test_jblock_holds_the_hamiltonian_where_the_q_conserving_part_fails():
     down = np.zeros_like(np.asarray(decay.blocks))
     down[-1, 0, 0] = 1.0  # J = N/2 (the last block), M = −N/2 (the first index)
     np.testing.assert_allclose(np.asarray(decay.blocks), down, atol=1e-12)
+
+
+def test_a_fallback_that_does_not_fit_in_memory_is_not_tried(monkeypatch):
+    """Auto checks the memory of each retry: one that does not fit is skipped with a warning and
+    the stalled solve is returned flagged (here the J-block retry is made to not fit)."""
+    import permjax.dicke.solve as solve
+    from permjax.models.zoo import XYZ
+    from permjax.resources import InsufficientMemoryError
+
+    real = solve.check_memory
+
+    def check(N, method, **kw):
+        if method == "jblock":
+            raise InsufficientMemoryError("estimated 9.0 GB, 1.0 GB available")
+        return real(N, method, **kw)
+
+    monkeypatch.setattr(solve, "check_memory", check)
+    monkeypatch.setattr(Auto, "fallback", lambda self, N, failed, block="all": JBlock() if isinstance(failed, GMRES) else None)
+    with pytest.warns(RuntimeWarning) as record:
+        st = permjax.steady_state(10, XYZ(Jy=-3.0, gamma=0.002), method=Auto(gmres_from_N=2, axis="z", restart=20),
+                                  on_failure="warn")
+    messages = " ".join(str(w.message) for w in record)
+    assert "not retrying with method='jblock'" in messages and "did not converge" in messages
+    assert not bool(st.diagnostics.converged)

@@ -35,7 +35,7 @@ import numpy as np
 
 from .. import validate
 from ..host import host_check
-from ..resources import check_memory
+from ..resources import InsufficientMemoryError, check_memory
 from ..model import LMG, _is_concrete, validate_N
 from ..models.pimodel import PIModel, as_model
 from .layout import DickeLayout
@@ -494,6 +494,12 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
     while auto is not None and _is_concrete(diag.converged) and not bool(np.all(np.asarray(diag.converged))):
         retry = auto.fallback(N, solver, block)
         if retry is None:
+            break
+        try:
+            check_memory(N, retry.name, enabled=memory_check, block=block)
+        except InsufficientMemoryError as e:
+            warnings.warn(f"steady_state(N={N}): not retrying with method={retry.name!r}: {e}", RuntimeWarning,
+                          stacklevel=2)
             break
         how = {"gmres": f"retrying with a Krylov basis of {retry.restart}",
                "jblock": "retrying with the J-conserving preconditioner (method='jblock')",
