@@ -59,6 +59,13 @@ def trace_functionals(layout: DickeLayout) -> tuple[np.ndarray, np.ndarray]:
     return np.real(np.asarray(trace_weight(layout)))[valid], diag.astype(np.float64)
 
 
+def augmented_apply(L, w, t, x, transposed: bool = False):
+    """A x = L x + w (tᵀx), or Aᵀ x = Lᵀx + t (wᵀx): the augmented operator on the host."""
+    if transposed:
+        return L.T @ x + t * (w @ x)
+    return L @ x + w * (t @ x)
+
+
 class AugmentedLU:
     """A = L + w tᵀ (t: the trace functional, w: ``trace_weight``) through one sparse LU.
 
@@ -98,9 +105,7 @@ class AugmentedLU:
 
     def apply(self, x, transposed: bool = False):
         """A x = L x + w (tᵀx), or Aᵀ x."""
-        if transposed:
-            return self.L.T @ x + self.t * (self.w @ x)
-        return self.L @ x + self.w * (self.t @ x)
+        return augmented_apply(self.L, self.w, self.t, x, transposed)
 
     def solve(self, b, transposed: bool = False, refinements: int = 2):
         """A⁻¹ b (or A⁻ᵀ b), with up to ``refinements`` steps of iterative refinement: the LU's

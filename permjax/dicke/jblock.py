@@ -27,7 +27,7 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..host import host_call
-from .direct import AugmentedLU, liouvillian_matrix, trace_functionals
+from .direct import AugmentedLU, augmented_apply, liouvillian_matrix, trace_functionals
 from .fast import STALL_RESTARTS
 from .layout import DickeLayout
 from .solve import KrylovResult
@@ -93,11 +93,9 @@ def solve_host(weights, u, v, b, x0, *, groups, layout: DickeLayout, transposed:
     """(x, iterations, residual) for A x = b (Aᵀ x = b when ``transposed``) on the valid entries."""
     A = liouvillian_matrix(weights, u, v, groups, layout)
     w, t = trace_functionals(layout)
-    At = A.T.tocsr() if transposed else A
-    left, right = (t, w) if transposed else (w, t)
 
     def apply(x):
-        return At @ x + left * (right @ x)
+        return augmented_apply(A, w, t, x, transposed)
 
     P = JConservingInverse(weights, u, v, groups, layout)
     n = A.shape[0]
