@@ -5,17 +5,19 @@ A = L + w Tr(·) splits as A = A_J + A_×, with A_J the ΔJ = 0 terms — the Ha
 collective jumps, the J-preserving part of the local jumps and each block's share of the trace
 term, block-diagonal in J — and A_× the J → J ± 1 parts of the local jumps (SPEC §6). A_J⁻¹ is
 applied block by block, each (2J+1)² block a 2-D stencil in (M, M′) factorised by SuperLU with
-that block's share of the trace term added by Sherman–Morrison (``BlockInverse``). This is the complement of the q-conserving
-preconditioner of ``fast.py``: that one is exact for the J-changing local jumps and leaves out
-the q-changing Hamiltonian; this one holds the whole Hamiltonian and leaves out the weaker
-J-changing jumps. It pays where a strong anisotropic Hamiltonian meets weak local damping
-(XYZ at J_y = −3, γ = 0.2: 96 iterations against 1,496 at N = 40), and costs more iterations
-where the q-conserving part dominates (LMG's paper point: 133 against 34).
+that block's share of the trace term added by Sherman–Morrison (``BlockInverse``). This is the
+complement of the q-conserving preconditioner of ``fast.py``: that one is exact for the
+J-changing local jumps and leaves out the q-changing Hamiltonian; this one holds the whole
+Hamiltonian and leaves out the weaker J-changing jumps. It pays where a strong anisotropic
+Hamiltonian meets weak local damping (XYZ at J_y = −3, γ = 0.2: 98 iterations against 1,247 at
+N = 40, benchmarks/jblock.py), and costs more iterations where the q-conserving part dominates
+(LMG's paper point: 159 against 34).
 
 Everything runs in one ``host_call`` (scipy; on a GPU it runs on the host CPU): the sparse L
 assembled from the same stencil terms as the matrix-free L (``direct.liouvillian_matrix``), the
 block factorisations, and scipy's GMRES, one restart cycle at a time with the true residual
-‖b − A x‖/‖b‖ checked after each (stopping as ``fast.gmres`` does: at tol, maxiter or stagnation). The transposed system of reverse-mode derivatives uses the same factors (``trans="T"``).
+‖b − A x‖/‖b‖ checked after each (stopping as ``fast.gmres`` does: at tol, maxiter or
+stagnation). The transposed system of reverse-mode derivatives uses the same factors (``trans="T"``).
 """
 
 from __future__ import annotations
