@@ -22,7 +22,7 @@ from .meanfield import ThermoOptions, ThermoResult, drift, limit_cycle_h0, mi_th
 from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
 from .models import (FAMILIES, Family, PIModel, as_model, family, gell_mann, identity, ket_bra,  # noqa: E402
                      load_model, sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z, validate_N)
-from .models.zoo import BTC, LMG, XYZ, SpinOneLMG  # noqa: E402
+from .models.zoo import BTC, LMG, XYZ, SpinOneLMG, SuperradiantLaser  # noqa: E402
 from .optimize import MaximizeResult, maximize  # noqa: E402
 from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
 
@@ -47,6 +47,7 @@ __all__ = [
     "BTC",
     "XYZ",
     "SpinOneLMG",
+    "SuperradiantLaser",
     "validate_N",
     "drift",
     "limit_cycle_h0",

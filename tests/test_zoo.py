@@ -9,7 +9,7 @@ import pytest
 from scipy.integrate import solve_ivp
 
 import permjax
-from permjax.models.zoo import BTC, FAMILIES, LMG, XYZ, SpinOneLMG
+from permjax.models.zoo import BTC, FAMILIES, LMG, XYZ, SpinOneLMG, SuperradiantLaser
 
 from meanfield_reference import fitted_drift, terms_of
 
@@ -24,7 +24,7 @@ def _entropy(xi, v):
 
 
 def test_registry():
-    assert FAMILIES == {"lmg": LMG, "btc": BTC, "xyz": XYZ, "spin1_lmg": SpinOneLMG}
+    assert FAMILIES == {"lmg": LMG, "btc": BTC, "xyz": XYZ, "spin1_lmg": SpinOneLMG, "laser": SuperradiantLaser}
     for fam in FAMILIES.values():
         assert fam.__doc__ and set(fam.DEFAULTS) == set(fam.PARAMETERS)
         fam().to_model()
