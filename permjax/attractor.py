@@ -1,5 +1,4 @@
-"""``permjax.attractor``: the N → ∞ attractor pipeline, now ``permjax.meanfield.attractor``."""
+"""``permjax.attractor``: the N → ∞ attractor pipeline, now ``permjax.meanfield``."""
 
-from .meanfield.attractor import *  # noqa: F401,F403
-from .meanfield.attractor import (FIXED_POINT, KIND_NAMES, LIMIT_CYCLE, NOT_RESOLVED, ThermoOptions,  # noqa: F401
-                                  ThermoResult, mi_thermo)
+from .meanfield.attractors import *  # noqa: F401,F403
+from .meanfield.thermo import ThermoOptions, ThermoResult, mi_thermo  # noqa: F401
