@@ -248,7 +248,8 @@ def _cmd_thermo(args) -> int:
         f"period    = {period}",
         f"<m>       = ({', '.join(f'{v:.8g}' for v in record['m_mean'])})",
         f"<m>orbit  = ({', '.join(f'{v:.8g}' for v in record['m_orbit'])})",
-        f"residual  = {res.diagnostics_dict()['residual']} ({int(res.newton_steps)} Newton steps)",
+        (f"lyapunov  = {float(res.lyapunov):.4g} (largest exponent over the window)" if ergodic else
+         f"residual  = {res.diagnostics_dict()['residual']} ({int(res.newton_steps)} Newton steps)"),
         f"seconds   = {seconds:.3f}",
     ]
     if int(res.n_attractors) > 1 or res.kind_name == "multistable":

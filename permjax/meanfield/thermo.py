@@ -242,12 +242,13 @@ def _orbit_values(f, A, P, d: int, start: _Start, opts: ThermoOptions):
 def _same(kind_a, kind_b, x_a, x_b, s_a, s_b, T_a, T_b, e_a, e_b, xe_a, xe_b):
     """Two starts' attractors (or orbits, given orbit-averaged ξ̄) agree: same kind, and the same
     fixed point (|Δξ| ≤ 1e-6), or the same cycle (period to 1e-6 relative, ξ̄ to 1e-6, S̄ to 1e-8),
-    or, ergodic, ξ̄ and the value within 5 standard errors (chaotic and quasi-periodic alike)."""
+    or, ergodic, ξ̄ and the value within 5 standard errors or 1e-3 (relative for the value: the
+    resolution an ergodic average is held to; chaotic and quasi-periodic alike)."""
     dx = jnp.max(jnp.abs(x_a - x_b))
     fp = dx <= 1e-6
     cyc = (jnp.abs(T_a - T_b) <= 1e-6 * jnp.abs(T_a)) & (dx <= 1e-6) & (jnp.abs(s_a - s_b) <= 1e-8)
-    erg = (jnp.all(jnp.abs(x_a - x_b) <= 5 * jnp.sqrt(xe_a**2 + xe_b**2) + 1e-6)
-           & (jnp.abs(s_a - s_b) <= 5 * jnp.sqrt(e_a**2 + e_b**2) + 1e-6))
+    erg = (jnp.all(jnp.abs(x_a - x_b) <= 5 * jnp.sqrt(xe_a**2 + xe_b**2) + 1e-3)
+           & (jnp.abs(s_a - s_b) <= 5 * jnp.sqrt(e_a**2 + e_b**2) + 1e-3 * jnp.maximum(jnp.abs(s_a), jnp.abs(s_b))))
     ergodic = lambda k: (k == CHAOTIC) | (k == QUASI_PERIODIC)
     return jnp.where(kind_a == FIXED_POINT, fp & (kind_b == FIXED_POINT),
                      jnp.where(kind_a == LIMIT_CYCLE, cyc & (kind_b == LIMIT_CYCLE), erg & ergodic(kind_a) & ergodic(kind_b)))
@@ -324,6 +325,9 @@ def _mi_thermo_single(f, unit, anchor, orb: OrbitData, d: int, starts, opts: The
     kind0 = jnp.where(~resolved, NOT_RESOLVED, jnp.where(multistable, MULTISTABLE, kind[0]))
     no_derivative = ~resolved | multistable | (kind0 == CHAOTIC) | (kind0 == QUASI_PERIODIC)
     value = jnp.where(resolved & ~multistable, mi[0], jnp.nan)
+    # an ergodic value is known no better than the starts on its orbit agree
+    spread = jnp.max(jnp.where(orbit_label == orbit_label[0], jnp.abs(sg(mi) - sg(mi[0])), 0.0))
+    mi_err = mi_err.at[0].set(jnp.where(mi_err[0] > 0, jnp.maximum(mi_err[0], spread), 0.0))
     value = nan_derivative(value, anchor, no_derivative)
 
     o = jax.tree.map(lambda x: x[0], orbits)
