@@ -39,7 +39,7 @@ def _solve(omega, method, N, q):
     import numpy as np
 
     import permjax
-    from permjax.dicke.solve import as_solver
+    from permjax.solvers.steady import as_solver
     from permjax.dicke.state import magnetization
     from permjax.resources import steady_state_memory
 

@@ -271,7 +271,8 @@ def _cmd_thermo(args) -> int:
 def _cmd_finite(args) -> None:
     import numpy as np
 
-    from .dicke import magnetization, mutual_information, steady_state
+    from .dicke import magnetization, mutual_information
+    from .solvers import steady_state
     from .models.parameters import point_name, values
 
     model = model_from_args(args)
@@ -398,7 +399,7 @@ def _cmd_optimize(args) -> None:
             raise ValueError(f"--bounds {name}=LO,HI is needed: {point_name(model)} gives no default search box for {name}")
     solver = None
     if args.N is not None:
-        from .dicke.solve import batch_method
+        from .solvers.steady import batch_method
         from .sweep import grid
 
         # the solver rule sees the corners of the search box (what varies is not held at a special value)
@@ -423,7 +424,7 @@ def _cmd_optimize(args) -> None:
 
 
 def _cmd_ground(args) -> None:
-    from .groundstate import ground_state
+    from .dicke.groundstate import ground_state
 
     t0 = time.perf_counter()
     g = ground_state(args.N, args.J, args.h)
@@ -511,7 +512,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="also write the table to this .csv or .json file")
     p.add_argument("--chunk-size", type=_positive_int, default=None, help="points evaluated at once (default 256; 64 with --N, 16 with --warm-start)")
     p.add_argument("--warm-start", action="store_true", help="with --N: solve the points in order, each from its neighbour's steady state")
-    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: the rule for many solves at one N, permjax.dicke.solve.batch_method)")
+    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: the rule for many solves at one N, permjax.solvers.steady.batch_method)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     _add_memory_flag(p)
     add_json_flag(p)

@@ -140,12 +140,12 @@ def evaluate(point: Point) -> float:
     if point.method == "thermo":
         return float(permjax.mi_thermo(model).mi)
     if point.method == "finite":
-        from .dicke.solve import batch_method
+        from .solvers.steady import batch_method
 
         # a figure's series is many solves at one N: the solver rule for a batch
         return float(permjax.mi_finite(point.N, model, method=batch_method(point.N, model)))
     if point.method == "rates":
-        from .dicke.rates import mi_rates
+        from .solvers.rates import mi_rates
 
         return float(mi_rates(point.N, model))
     raise ValueError(f"unknown method {point.method!r}")

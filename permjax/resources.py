@@ -104,7 +104,7 @@ def _grid_bytes(N: int) -> int:
 
 
 def _krylov_basis_bytes(N: int) -> int:
-    from .dicke.fast import krylov_restart, krylov_vector_bytes
+    from .solvers.gmres import krylov_restart, krylov_vector_bytes
     from .dicke.layout import DickeLayout
 
     lay = DickeLayout(N)
@@ -113,7 +113,7 @@ def _krylov_basis_bytes(N: int) -> int:
 
 def _preconditioner_bytes(N: int, precision: str = "double") -> int:
     from .dicke.layout import DickeLayout
-    from .dicke.precondition import sector_groups
+    from .solvers.qconserving import sector_groups
 
     n_J = DickeLayout(N).n_J
     return sum((16 if precision == "double" else 8) * n_l * (q_hi - q_lo) * (n_J - j_lo) ** 2 for q_lo, q_hi, j_lo, n_l in sector_groups(N))

@@ -458,7 +458,7 @@ class FinitePoint:
         }
 
     def __call__(self, model) -> dict:
-        from .dicke import steady_state
+        from .solvers import steady_state
 
         return self.output(steady_state(self.N, model, **self.kwargs()))
 
@@ -469,7 +469,7 @@ class FiniteWarmStep(FinitePoint):
     point's steady state (the Dicke blocks), the next solve's initial guess ``x0``."""
 
     def __call__(self, model, rho) -> tuple[dict, jax.Array]:
-        from .dicke import steady_state
+        from .solvers import steady_state
 
         state = steady_state(self.N, model, x0=rho, **self.kwargs())
         return self.output(state), jax.lax.stop_gradient(state.blocks).astype(rho.dtype)
@@ -498,7 +498,7 @@ def sweep_finite(
     takes no initial guess (the rate equations) drops the warm start.
     """
     from .dicke.layout import DickeLayout
-    from .dicke.solve import SOLVERS, Auto, Solver, batch_method, trace_weight
+    from .solvers.steady import SOLVERS, Auto, Solver, batch_method, trace_weight
     from .model import validate_N
     from .resources import check_memory
 

@@ -14,7 +14,7 @@ import pytest
 
 import permjax
 from permjax import LMG
-from permjax.dicke.dynamics import evolve, initial_blocks
+from permjax.timedomain.evolve import evolve, initial_blocks
 from permjax.dicke.initial import product_state_blocks
 from permjax.dicke.layout import DickeLayout
 

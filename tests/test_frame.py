@@ -9,10 +9,11 @@ import pytest
 from scipy.linalg import expm
 
 import permjax
-from permjax.dicke import mutual_information, magnetization, steady_state
+from permjax.dicke import mutual_information, magnetization
+from permjax.solvers import steady_state
 from permjax.dicke.frame import axis_unitary, choose_axis, rotate_model, to_frame, to_lab, wigner_blocks
 from permjax.dicke.layout import DickeLayout
-from permjax.dicke.solve import GMRES
+from permjax.solvers.steady import GMRES
 from permjax.models.operators import sigma_minus, sigma_x, sigma_y, sigma_z
 from permjax.models.zoo import BTC, XYZ
 
@@ -138,7 +139,7 @@ def test_spectrum_along_the_chosen_axis_matches_the_dense_liouvillian():
     equal to ``steady_state``'s."""
     import lindblad_reference as ref
 
-    from permjax.dicke.spectrum import spectrum
+    from permjax.timedomain.spectrum import spectrum
 
     N, k = 4, 6
     model = BTC(omega=1.0, gamma_phi=0.2, gamma_down=0.2)

@@ -15,7 +15,7 @@ from qutip import piqs  # noqa: E402
 
 import permjax  # noqa: E402
 from permjax.dicke.layout import DickeLayout  # noqa: E402
-from permjax.dicke.rates import steady_populations  # noqa: E402
+from permjax.solvers.rates import steady_populations  # noqa: E402
 from permjax.dicke.state import DickeState, magnetization, mutual_information, total_entropy  # noqa: E402
 from permjax.interop import from_piqs, from_qutip, hamiltonian_terms_from_dicke, to_piqs, to_qutip  # noqa: E402
 

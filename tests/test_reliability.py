@@ -338,7 +338,7 @@ def test_ground_N_minimum(capsys):
 
 
 def test_ctrl_c_and_sigterm_messages(capsys, monkeypatch):
-    import permjax.dicke as dicke
+    import permjax.solvers as dicke
 
     def interrupt(*a, **k):
         raise KeyboardInterrupt
@@ -395,7 +395,7 @@ def test_maxiter_must_be_an_integer(bad):
 
 
 def test_other_integer_options():
-    from permjax.dicke.rates import steady_populations
+    from permjax.solvers.rates import steady_populations
 
     with pytest.raises(ValueError, match="chunk_size must be an integer"):
         permjax.sweep(permjax.mi_thermo_analytic, {"Gamma": [1.5, 2.0]}, chunk_size=2.5, progress=False)

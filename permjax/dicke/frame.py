@@ -147,8 +147,8 @@ def small_magnetization(model, N: int = SCORE_N) -> np.ndarray | None:
     where that solve fails (e.g. a steady state that is not unique)."""
     import scipy.linalg
 
-    from .direct import AugmentedLU, liouvillian_matrix
-    from .solve import trace_weight
+    from ..solvers.direct import AugmentedLU, liouvillian_matrix
+    from ..solvers.steady import trace_weight
     from .state import DickeState, magnetization
 
     model = as_model(model)

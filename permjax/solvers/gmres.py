@@ -20,9 +20,9 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from .liouvillian import dicke_liouvillian
-from .precondition import conserving_preconditioner
-from .solve import KrylovResult, trace_weight
+from ..dicke.liouvillian import dicke_liouvillian
+from .qconserving import conserving_preconditioner
+from .steady import KrylovResult, trace_weight
 
 #: smallest Krylov basis between restarts (memory: restart+1 packed states, ``DickeLayout.pack``)
 DEFAULT_RESTART = 20

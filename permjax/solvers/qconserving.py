@@ -41,8 +41,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import linalg
-from .layout import DickeLayout
-from .liouvillian import DickeLiouvillian, dicke_liouvillian
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import DickeLiouvillian, dicke_liouvillian
 
 #: resolvent shift (relative to the largest outflow rate) of the pin-state search
 PIN_RESOLVENT_SHIFT = 1e-6

@@ -24,8 +24,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..host import host_call
-from .layout import DickeLayout
-from .solve import KrylovResult, trace_weight
+from ..dicke.layout import DickeLayout
+from .steady import KrylovResult, trace_weight
 
 
 def liouvillian_matrix(weights, u, v, groups, layout: DickeLayout) -> sp.csr_matrix:
@@ -150,7 +150,7 @@ def population_generator(model, layout: DickeLayout) -> sp.csr_matrix:
     order (``np.nonzero(layout.mask)``). For a q-conserving model, W p = 0 gives its (diagonal)
     steady state; for LMG at h = 0 this is Eq. 30. Concrete coefficients only (host numpy)."""
     from ..models.pimodel import as_model
-    from .liouvillian import conserves_q, dicke_liouvillian
+    from ..dicke.liouvillian import conserves_q, dicke_liouvillian
 
     L = dicke_liouvillian(as_model(model), layout)
     weights, u, v = (np.asarray(x) for x in (L.weights, L.u, L.v))

@@ -81,8 +81,8 @@ from ..models.pimodel import as_model, is_concrete
 from ..models.qubit import collective_components, components
 from ..models.families import validate_N
 from ..resources import check_memory
-from .layout import DickeLayout
-from .structure import Q_ATOL, conserves_q_by_term, is_q_conserving, violations_by_part
+from ..dicke.layout import DickeLayout
+from ..dicke.structure import Q_ATOL, conserves_q_by_term, is_q_conserving, violations_by_part
 
 #: relative residual ‖W p‖₂ / (max outflow · ‖p‖₂) above which the result is flagged (and warned)
 DEFAULT_RTOL = 1e-10
@@ -618,7 +618,7 @@ def mi_rates(N, model, **kwargs):
     ``permjax.dicke.state.mutual_information`` on the diagonal ``DickeState`` — the one
     implementation of Eq. 32. ``kwargs`` go to ``steady_populations``. Differentiable in the rates.
     """
-    from .state import DickeState, mutual_information
+    from ..dicke.state import DickeState, mutual_information
 
     sol = steady_populations(N, model, **kwargs)
     return mutual_information(DickeState(sol.populations, None, sol.N)) / sol.N

@@ -30,9 +30,9 @@ import scipy.sparse.linalg as spla
 
 from ..host import host_call
 from .direct import AugmentedLU, augmented_apply, liouvillian_matrix, trace_functionals
-from .fast import STALL_RESTARTS
-from .layout import DickeLayout
-from .solve import KrylovResult
+from .gmres import STALL_RESTARTS
+from ..dicke.layout import DickeLayout
+from .steady import KrylovResult
 
 
 class BlockInverse:

@@ -28,10 +28,10 @@ import numpy as np
 
 from ..model import LMG, validate_N
 from ..models import as_model
-from .initial import NAMED, dicke_state_blocks, product_state_blocks
-from .layout import DickeLayout
-from .liouvillian import liouvillian
-from .state import DickeState, magnetization, mutual_information
+from ..dicke.initial import NAMED, dicke_state_blocks, product_state_blocks
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import liouvillian
+from ..dicke.state import DickeState, magnetization, mutual_information
 
 SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
 

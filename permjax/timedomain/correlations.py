@@ -33,9 +33,9 @@ import numpy as np
 from ..model import validate_N
 from ..models import operators as ops
 from ..models.qubit import collective_components
-from .dynamics import _check_times, dicke_model, propagate, _to_complex
-from .layout import DickeLayout
-from .liouvillian import block_trace
+from .evolve import _check_times, dicke_model, propagate, _to_complex
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import block_trace
 
 #: collective operators by name: the single-unit matrix a with A_tot = Σ_i a^(i)
 NAMED_OPERATORS = {"J+": ops.sigma_plus, "J-": ops.sigma_minus, "Jx": ops.sigma_x / 2, "Jy": ops.sigma_y / 2,
@@ -95,7 +95,7 @@ class Correlation(eqx.Module):
 
 
 def _steady_blocks(N, model, steady):
-    from .solve import steady_state
+    from ..solvers.steady import steady_state
 
     st = steady if steady is not None else steady_state(N, model, method="gmres" if N >= 20 else "cgls")
     b = jnp.asarray(st.blocks)

@@ -38,10 +38,10 @@ from ..host import host_check
 from ..resources import InsufficientMemoryError, check_memory
 from ..model import LMG, _is_concrete, validate_N
 from ..models.pimodel import PIModel, as_model
-from .layout import DickeLayout
-from .liouvillian import (DickeLiouvillian, adjoint, block_trace, check_qubit_model, dicke_liouvillian,
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import (DickeLiouvillian, adjoint, block_trace, check_qubit_model, dicke_liouvillian,
                           is_q_conserving, stencil_arrays)
-from .state import DickeState, Diagnostics, block_diagnostics, mutual_information
+from ..dicke.state import DickeState, Diagnostics, block_diagnostics, mutual_information
 
 
 class ConvergenceError(RuntimeError):
@@ -183,13 +183,13 @@ class GMRES(Solver):
         if self.axis == "z":
             return None
         if self.axis == "auto":
-            from .frame import choose_axis
+            from ..dicke.frame import choose_axis
 
             return choose_axis(model)
         return None if tuple(map(float, self.axis)) == (0.0, 0.0) else tuple(map(float, self.axis))
 
     def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
-        from .fast import gmres_conserving
+        from .gmres import gmres_conserving
 
         return gmres_conserving(matvec, b, x0, tol=self.tol, maxiter=maxiter, context=context, restart=self.restart,
                                 precision=self.precision)
@@ -219,7 +219,7 @@ class JBlock(Solver):
     name: ClassVar[str] = "jblock"
 
     def __call__(self, matvec, rmatvec, b, x0, maxiter, context):
-        from .fast import krylov_restart
+        from .gmres import krylov_restart
         from .jblock import jblock
 
         restart = krylov_restart(context.layout) if self.restart is None else self.restart
@@ -289,7 +289,7 @@ class Auto(Solver):
         if not isinstance(failed, (GMRES, JBlock)) or block != "all":
             return None
         if isinstance(failed, GMRES):
-            from .fast import krylov_restart, krylov_vector_bytes
+            from .gmres import krylov_restart, krylov_vector_bytes
             from ..resources import available_memory
 
             layout = DickeLayout(N)
@@ -519,14 +519,14 @@ def _solve_in_frame(model, x0, axis, *, layout, solver, maxiter, on_failure):
     """``_solve_full`` with the Dicke basis quantized along ``axis`` (``None``: z); the state is
     returned in the lab frame (``frame.py``)."""
     if axis is not None:
-        from .frame import rotate_model, to_frame
+        from ..dicke.frame import rotate_model, to_frame
 
         model, x0 = rotate_model(model, axis), to_frame(x0, layout, axis)
     u, v, _, _ = stencil_arrays(model, layout)
     arrays = (jnp.asarray(u), jnp.asarray(v)), x0, layout_grids(layout)
     rho, diag = _solve_full(model, *arrays, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
     if axis is not None:
-        from .frame import to_lab
+        from ..dicke.frame import to_lab
 
         rho = to_lab(rho, layout, axis)
     return rho, diag

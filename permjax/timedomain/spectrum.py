@@ -35,12 +35,12 @@ import numpy as np
 import scipy.sparse.linalg as spla
 
 from ..model import validate_N
-from .dynamics import dicke_model
-from .fast import gmres, krylov_restart
-from .layout import DickeLayout
-from .liouvillian import block_trace, dicke_liouvillian, liouvillian
-from .precondition import conserving_preconditioner
-from .solve import trace_weight
+from .evolve import dicke_model
+from ..solvers.gmres import gmres, krylov_restart
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import block_trace, dicke_liouvillian, liouvillian
+from ..solvers.qconserving import conserving_preconditioner
+from ..solvers.steady import trace_weight
 
 
 class SpectrumResult(eqx.Module):
@@ -165,8 +165,8 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     mdl = dicke_model(model)
     if getattr(mdl, "shape", ()) != ():
         raise ValueError("spectrum takes a single model (scalar leaves)")
-    from .frame import rotate_model, to_lab
-    from .solve import GMRES
+    from ..dicke.frame import rotate_model, to_lab
+    from ..solvers.steady import GMRES
 
     frame_axis = GMRES(axis=axis).frame_axis(mdl)
     if frame_axis is not None:
