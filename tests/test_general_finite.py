@@ -201,7 +201,7 @@ def test_steady_state_matches_bruteforce_for_random_models(N):
 def test_preconditioner_inverts_the_conserving_part_of_a_general_model(N, n_groups):
     from permjax.dicke.liouvillian import block_trace, dicke_liouvillian
     from permjax.solvers.qconserving import conserving_preconditioner
-    from permjax.solvers.steady import trace_weight
+    from permjax.dicke.liouvillian import trace_weight
 
     lay = DickeLayout(N)
     w = trace_weight(lay)

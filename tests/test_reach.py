@@ -13,7 +13,7 @@ from permjax.dicke.layout import DickeLayout
 from permjax.dicke.liouvillian import block_trace, liouvillian_h0
 from permjax.solvers.qconserving import h0_preconditioner
 from permjax.solvers.rates import steady_populations
-from permjax.solvers.steady import trace_weight
+from permjax.dicke.liouvillian import trace_weight
 from permjax.dicke.state import mutual_information
 
 import bruteforce as bf

@@ -42,7 +42,8 @@ import numpy as np
 
 from .. import linalg
 from ..dicke.layout import DickeLayout
-from ..dicke.liouvillian import DickeLiouvillian, dicke_liouvillian
+from ..dicke.liouvillian import DickeLiouvillian, dicke_liouvillian, trace_weight
+from .base import Preconditioner
 
 #: resolvent shift (relative to the largest outflow rate) of the pin-state search
 PIN_RESOLVENT_SHIFT = 1e-6
@@ -331,6 +332,46 @@ def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: boo
         mirror = tuple(_factor_group(*_layer_blocks(st, layout, g, transposed, jnp.conj(shift)), FACTOR_DTYPES[precision])
                        for g in groups[1:])
     return ConservingPreconditioner(tuple(factors), Z, linalg.inv(C), (ak, jk), v0, mirror, layout, transposed, groups)
+
+
+#: copies of the factors alive at once (the scan output, blocks passing through linalg.inv)
+PRECONDITIONER_COPIES = 2
+
+
+def factor_bytes(N: int, precision: str = "double") -> int:
+    """Bytes of the factors S_ℓ⁻¹: 16 Σ_groups n_layers n_sectors n_J² (8 in single precision)."""
+    n_J = DickeLayout(N).n_J
+    return sum((16 if precision == "double" else 8) * n_l * (q_hi - q_lo) * (n_J - j_lo) ** 2
+               for q_lo, q_hi, j_lo, n_l in sector_groups(N))
+
+
+class QConserving(Preconditioner):
+    """The exact inverse of the q-conserving part A₀ − σ of the (shifted) augmented operator,
+    factorised sector by sector (module docstring).
+
+    Attributes:
+        precision: storage of the factors, ``"double"`` (complex128) or ``"single"`` (complex64:
+            half their memory, the largest N on a GPU; the iteration and its residual stay
+            float64, so the answer meets ``tol`` all the same).
+        n_groups: sector groups (``None``: ``sector_groups``' default).
+    """
+
+    precision: str = eqx.field(default="double", static=True)
+    n_groups: int | None = eqx.field(default=None, static=True)
+
+    def __check_init__(self):
+        if self.precision not in FACTOR_DTYPES:
+            raise ValueError(f"QConserving precision must be 'double' or 'single', got {self.precision!r}")
+
+    def init(self, operator):
+        with jax.ensure_compile_time_eval():  # w is static: keep it a concrete array
+            w = trace_weight(operator.layout)
+        return conserving_preconditioner(operator.liouvillian, operator.layout, w, transposed=operator.transposed,
+                                         n_groups=self.n_groups, precision=self.precision, shift=operator.shift,
+                                         hermitian=operator.real_shift)
+
+    def memory(self, N, block="all"):
+        return {"preconditioner": PRECONDITIONER_COPIES * factor_bytes(N, self.precision)}
 
 
 def h0_preconditioner(model, layout: DickeLayout, weight, *, transposed: bool = False,
