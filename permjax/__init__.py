@@ -25,7 +25,7 @@ from .models.zoo import BTC, LMG, XYZ, SpinOneLMG, SuperradiantLaser  # noqa: E4
 from .optimize import MaximizeResult, maximize  # noqa: E402
 from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "PIModel",

@@ -214,7 +214,7 @@ def _orbit_text(orbit: dict) -> str:
 
 
 def _cmd_thermo(args) -> int:
-    from . import mi_thermo
+    from .meanfield import mi_thermo
     from .models.parameters import point_name, values
 
     model = model_from_args(args)
@@ -336,10 +336,10 @@ def _mi_function(N, method: str = "auto"):
     import functools
 
     if N is None:
-        from . import mi_thermo
+        from .meanfield import mi_thermo
 
         return mi_thermo
-    from . import mi_finite
+    from .solvers import mi_finite
 
     return functools.partial(mi_finite, N, method=method)
 
@@ -475,7 +475,7 @@ def _add_memory_flag(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = _Parser(
         prog="permjax",

@@ -13,7 +13,7 @@ from scipy.integrate import solve_ivp
 
 import permjax
 from permjax import LMG
-from permjax.attractor import FIXED_POINT, LIMIT_CYCLE, NOT_RESOLVED
+from permjax.meanfield import FIXED_POINT, LIMIT_CYCLE, NOT_RESOLVED
 from permjax.cli import main
 
 BATCH = 64

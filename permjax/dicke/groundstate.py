@@ -52,7 +52,8 @@ import numpy as np
 from .. import linalg
 from ..entropy import binary_entropy, bloch_norm
 from .structure import hamiltonian_bands
-from ..model import _is_concrete, validate_N
+from ..models.families import validate_N
+from ..models.pimodel import is_concrete as _is_concrete
 from ..models.pimodel import PIModel, as_model
 
 RAYLEIGH_STEPS = 2  # Rayleigh-quotient refinements of the multisection eigenvalue

@@ -82,19 +82,6 @@ class DickeState(eqx.Module):
             return self.blocks
         return jnp.real(jnp.diagonal(self.blocks, axis1=-2, axis2=-1))
 
-    def to_qutip(self):
-        """piqs's block-diagonal Dicke-basis ``qutip.Qobj`` (``permjax.interop.to_qutip``)."""
-        from ..interop import to_qutip
-
-        return to_qutip(self)
-
-    @classmethod
-    def from_qutip(cls, rho, N: int | None = None) -> "DickeState":
-        """From piqs's Dicke-basis density matrix (``permjax.interop.from_qutip``)."""
-        from ..interop import from_qutip
-
-        return from_qutip(rho, N)
-
 
 def _batch_ndim(state: DickeState) -> int:
     # a full state has trailing (n_J, N+1, N+1); a diagonal one (n_J, N+1); leading axes are a batch

@@ -30,7 +30,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..model import validate_N
+from ..models.families import validate_N
 from ..models import operators as ops
 from ..models.qubit import collective_components
 from .evolve import _check_times, dicke_model, propagate, _to_complex

@@ -26,7 +26,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..model import LMG, validate_N
+from ..models.families import validate_N
 from ..models import as_model
 from ..dicke.initial import NAMED, dicke_state_blocks, product_state_blocks
 from ..dicke.layout import DickeLayout
@@ -37,9 +37,7 @@ SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.D
 
 
 def dicke_model(model):
-    """The model in the form the Dicke-basis Liouvillian takes (a family point or a PIModel)."""
-    if isinstance(model, LMG):
-        return model
+    """The model as the Dicke-basis Liouvillian takes it: a ``PIModel`` (from a family point too)."""
     return as_model(model)
 
 
