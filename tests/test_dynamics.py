@@ -227,7 +227,7 @@ def test_evolve_rejects_bad_input():
     with pytest.raises(ValueError):
         evolve(4, LMG(**PAPER), "up", [0.0, 1.0, 0.5])
     with pytest.raises(ValueError):
-        evolve(4, LMG(**PAPER), "up", [0.0, 1.0], solver="euler")
+        evolve(4, LMG(**PAPER), "up", [0.0, 1.0], method="euler")
     with pytest.raises(ValueError):
         evolve(4, LMG(**PAPER), "up", [0.0, np.nan])
     with pytest.raises(RuntimeError):

@@ -106,7 +106,7 @@ def _steady_blocks(N, model, steady):
 
 
 def correlation(N, model, A, B, taus, *, steady=None, rtol: float = 1e-9, atol: float = 1e-11,
-                solver="tsit5", max_steps: int = 10**6) -> Correlation:
+                method="tsit5", max_steps: int = 10**6) -> Correlation:
     """g(τ) = Tr[A_tot e^{Lτ}(B_tot ρ_ss)] at ``taus`` (increasing, from τ = taus[0] ≥ 0 measured
     from 0): the quantum regression theorem (module docstring). ``A``, ``B``: names ("J+", "J-",
     "Jx", "Jy", "Jz") or single-unit 2×2 matrices. ``steady``: a precomputed ``steady_state``."""
@@ -121,7 +121,7 @@ def correlation(N, model, A, B, taus, *, steady=None, rtol: float = 1e-9, atol: 
     X0 = collective_left(b, rho, lay)
     g, ok = _correlate(mdl, X0, jnp.asarray(np.concatenate([[0.0], taus]) if taus[0] > 0 else taus),
                        tuple(complex(x) for x in a.ravel()),
-                       N=N, solver=solver, rtol=float(rtol), atol=float(atol), max_steps=int(max_steps))
+                       N=N, method=method, rtol=float(rtol), atol=float(atol), max_steps=int(max_steps))
     g = g[1:] if taus[0] > 0 else g
     g_inf = collective_expectation(a, rho, lay) * collective_expectation(b, rho, lay)
     if not bool(ok):
@@ -129,12 +129,12 @@ def correlation(N, model, A, B, taus, *, steady=None, rtol: float = 1e-9, atol: 
     return Correlation(jnp.asarray(taus), g, g_inf, ok)
 
 
-@functools.partial(jax.jit, static_argnames=("a", "N", "solver", "rtol", "atol", "max_steps"))
-def _correlate(model, X0, taus, a, *, N, solver, rtol, atol, max_steps):
+@functools.partial(jax.jit, static_argnames=("a", "N", "method", "rtol", "atol", "max_steps"))
+def _correlate(model, X0, taus, a, *, N, method, rtol, atol, max_steps):
     lay = DickeLayout(N)
     a = np.array(a, complex).reshape(2, 2)  # static: the operator's structure is known at trace time
     ys, stats = propagate(model, X0, taus, lambda y: collective_expectation(a, _to_complex(y), lay), N=N,
-                          solver=solver, rtol=rtol, atol=atol, max_steps=max_steps)
+                          method=method, rtol=rtol, atol=atol, max_steps=max_steps)
     return ys, stats["successful"]
 
 

@@ -142,15 +142,15 @@ def _observables(y, N: int, with_mi: bool, with_states: bool):
     return out
 
 
-def _make_solver(solver):
-    if isinstance(solver, diffrax.AbstractSolver):
-        return solver
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver {solver!r}; available: {sorted(SOLVERS)} or a diffrax solver instance")
-    return SOLVERS[solver]()
+def _make_solver(method):
+    if isinstance(method, diffrax.AbstractSolver):
+        return method
+    if method not in SOLVERS:
+        raise ValueError(f"unknown method {method!r}; available: {sorted(SOLVERS)} or a diffrax solver instance")
+    return SOLVERS[method]()
 
 
-def propagate(model, x0, ts, save_fn, *, N: int, solver="tsit5", rtol=1e-9, atol=1e-11,
+def propagate(model, x0, ts, save_fn, *, N: int, method="tsit5", rtol=1e-9, atol=1e-11,
               max_steps=10**6, adjoint=None, t0=None):
     """Integrate dX/dt = L X from X(t0) = x0 (any block operator, not only a state) and return
     ``(save_fn(X(t)) for t in ts, stats)``. Pure and traceable: jit/vmap/grad friendly."""
@@ -163,7 +163,7 @@ def propagate(model, x0, ts, save_fn, *, N: int, solver="tsit5", rtol=1e-9, atol
         return _to_real(liouvillian(_to_complex(y), args, layout))
 
     sol = diffrax.diffeqsolve(
-        diffrax.ODETerm(field), _make_solver(solver), t0, ts[-1], None, _to_real(jnp.asarray(x0, jnp.complex128)),
+        diffrax.ODETerm(field), _make_solver(method), t0, ts[-1], None, _to_real(jnp.asarray(x0, jnp.complex128)),
         args=model,
         saveat=diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=ts, fn=lambda t, y, args: save_fn(y)),
                                     diffrax.SubSaveAt(t1=True)]),
@@ -177,10 +177,10 @@ def propagate(model, x0, ts, save_fn, *, N: int, solver="tsit5", rtol=1e-9, atol
     return saved, {"num_steps": sol.stats["num_steps"], "successful": ok, "final": _to_complex(final[-1])}
 
 
-@functools.partial(jax.jit, static_argnames=("N", "solver", "rtol", "atol", "max_steps", "with_mi", "with_states"))
-def _evolve(model, x0, ts, *, N, solver, rtol, atol, max_steps, with_mi, with_states):
+@functools.partial(jax.jit, static_argnames=("N", "method", "rtol", "atol", "max_steps", "with_mi", "with_states"))
+def _evolve(model, x0, ts, *, N, method, rtol, atol, max_steps, with_mi, with_states):
     fn = functools.partial(_observables, N=N, with_mi=with_mi, with_states=with_states)
-    ys, stats = propagate(model, x0, ts, fn, N=N, solver=solver, rtol=rtol, atol=atol, max_steps=max_steps)
+    ys, stats = propagate(model, x0, ts, fn, N=N, method=method, rtol=rtol, atol=atol, max_steps=max_steps)
     return ys, stats
 
 
@@ -195,7 +195,7 @@ def _check_times(ts) -> np.ndarray:
     return ts_np
 
 
-def evolve(N, model, rho0, ts, *, solver="tsit5", rtol: float = 1e-9, atol: float = 1e-11,
+def evolve(N, model, rho0, ts, *, method="tsit5", rtol: float = 1e-9, atol: float = 1e-11,
            max_steps: int = 10**6, mi: bool = True, save_states: bool = False,
            on_failure: str = "raise") -> EvolveResult:
     """Evolve ρ(t) = e^{L t} ρ0 of N qubits under the model's master equation (Eq. 1; SPEC §3).
@@ -208,7 +208,7 @@ def evolve(N, model, rho0, ts, *, solver="tsit5", rtol: float = 1e-9, atol: floa
             state r (r^{⊗N}), ``("dicke", J, M)``, a ``DickeState``, a QuTiP Dicke-basis Qobj
             or the blocks.
         ts: increasing saved times; the integration starts at ts[0] (ρ(ts[0]) = ρ0).
-        solver: ``"tsit5"`` (default), ``"dopri5"``, ``"dopri8"`` or a diffrax solver instance.
+        method: ``"tsit5"`` (default), ``"dopri5"``, ``"dopri8"`` or a diffrax solver instance.
         rtol, atol: tolerances of diffrax's PID step-size controller (on Re ρ, Im ρ).
         mi: whether to compute I_M/N at each saved time (costs the eigenvalues of every block).
         save_states: also return every saved state (memory: T × (N/2+1)(N+1)² complex numbers).
@@ -222,9 +222,9 @@ def evolve(N, model, rho0, ts, *, solver="tsit5", rtol: float = 1e-9, atol: floa
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(v, (int, float)) and 0 < v < 1):
             raise ValueError(f"{name} must be a number in (0, 1), got {v!r}")
-    _make_solver(solver)  # validates the name
+    _make_solver(method)  # validates the name
     x0 = initial_blocks(N, rho0)
-    ys, stats = _evolve(dicke_model(model), jnp.asarray(x0), jnp.asarray(ts_np), N=N, solver=solver,
+    ys, stats = _evolve(dicke_model(model), jnp.asarray(x0), jnp.asarray(ts_np), N=N, method=method,
                         rtol=float(rtol), atol=float(atol), max_steps=int(max_steps), with_mi=bool(mi),
                         with_states=bool(save_states))
     result = EvolveResult(jnp.asarray(ts_np), ys["m"], ys.get("mi"), ys["populations"], ys["trace"],
