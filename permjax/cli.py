@@ -154,10 +154,17 @@ def model_values_from_args(args):
     from .models.files import load_model
     from .models.parameters import check_names, point_name
 
-    base = load_model(args.model) if args.model is not None else DEFAULT_FAMILY()
+    from .models.zoo import FAMILIES
+
+    family = getattr(args, "family", None)  # ``figure husimi --family NAME``: a zoo family at its defaults
+    if family is not None and args.model is not None:
+        raise ValueError("give either --model or --family, not both")
+    base = (load_model(args.model) if args.model is not None else FAMILIES[family]() if family is not None
+            else DEFAULT_FAMILY())
     given = [(f"--{n}", n, getattr(args, n)) for n in DEFAULT_FAMILY.PARAMETERS if getattr(args, n, None) is not None]
     if given and not isinstance(base, DEFAULT_FAMILY):
-        raise ValueError(f"{given[0][0]} is a {DEFAULT_FAMILY.NAME} flag, but the model of {args.model} is "
+        source = args.model if args.model is not None else f"--family {family}"
+        raise ValueError(f"{given[0][0]} is a {DEFAULT_FAMILY.NAME} flag, but the model of {source} is "
                          f"{point_name(base)}: use --set NAME=VALUE")
     given += [("--set", n, v) for n, v in getattr(args, "set", None) or []]
     given += [("--axis", n, v) for n, v in getattr(args, "axis", None) or []]
@@ -435,9 +442,31 @@ def _cmd_ground(args) -> None:
     emit(args, record, lines)
 
 
+#: ``figure`` flags that only ``figure husimi`` takes (dest names), and those it does not take
+_HUSIMI_ONLY = ("model", "family", "set", "N", "grid", "basin_grid", "projection", *DEFAULT_FAMILY.PARAMETERS)
+_PAPER_ONLY = ("quick", "max_N")
+
+
+def _flag(dest: str) -> str:
+    return "--" + dest.replace("_", "-")
+
+
+def _grid(text: str) -> tuple[int, int]:
+    """``NTHETAxNPHI`` (e.g. 46x91) → (n_θ, n_φ), each >= 2."""
+    parts = text.lower().split("x")
+    if len(parts) != 2:
+        raise argparse.ArgumentTypeError(f"a grid is NTHETAxNPHI (e.g. 46x91), got {text!r}")
+    return tuple(_int_at_least(2)(t) for t in parts)
+
+
 def _cmd_figure(args) -> None:
     from .figures import make_figure
 
+    if args.name == "husimi":
+        return _cmd_figure_husimi(args)
+    for dest in _HUSIMI_ONLY:
+        if getattr(args, dest, None) is not None:
+            raise CLIError(f"{_flag(dest)} applies to figure husimi only")
     res = make_figure(args.name, out_dir=args.out, quick=args.quick, progress=not args.quiet, max_N=args.max_N)
     record = res.as_dict()
     lines = [
@@ -447,6 +476,36 @@ def _cmd_figure(args) -> None:
         f"csv       = {res.csv}",
     ]
     emit(args, record, lines)
+
+
+def _cmd_figure_husimi(args) -> None:
+    import os
+
+    from .figures import HUSIMI_GRID, husimi_figure
+
+    for dest in _PAPER_ONLY:
+        if getattr(args, dest) not in (None, False):
+            raise CLIError(f"{_flag(dest)} applies to figures 1a, 1b and 2, not husimi")
+    model = model_from_args(args)
+    N = 20 if args.N is None else args.N
+    if args.model is not None:
+        name = os.path.splitext(os.path.basename(args.model))[0]
+    else:
+        name = args.family or DEFAULT_FAMILY.NAME.lower()
+    rec = husimi_figure(model, N, out_dir=args.out, stem=f"husimi_{name}_N{N}", grid=args.grid or HUSIMI_GRID,
+                        basin_grid=args.basin_grid, projection=args.projection or "equirectangular",
+                        source=args.model or f"family {name}")
+    lines = [
+        f"figure husimi, N = {N}, {_model_label(model)}: {rec['seconds']['total']:.1f} s",
+        f"<m>       = ({', '.join(f'{v:.6g}' for v in rec['m'])})",
+        f"int Q - 1 = {rec['normalisation_error']:.2e}",
+        *(f"attractor = {a['kind']} at ({', '.join(f'{v:.4f}' for v in a['mean'])}): weight {a['weight']:.6f}"
+          for a in rec["attractors"]),
+        f"png       = {rec['png']}",
+        f"csv       = {rec['csv']}",
+        f"json      = {rec['json']}",
+    ]
+    emit(args, {k: v for k, v in rec.items() if k not in ("terms",)}, lines)
 
 
 def _add_N_flag(p) -> None:
@@ -544,16 +603,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "figure",
-        help="regenerate a figure of the paper as PNG + CSV (1a, 1b, 2)",
+        help="regenerate a figure of the paper as PNG + CSV (1a, 1b, 2), or the Husimi map of a model (husimi)",
         description="Regenerate Fig. 1a (h = 0), Fig. 1b (h = 0.5) or Fig. 2 (ground state) of "
         "Ptaszynski, Chudak, Esposito (2025) as DIR/figNAME.png plus the CSV behind it. Finished "
-        "points are cached in DIR/figNAME.cache.jsonl: an interrupted run resumes where it stopped.",
+        "points are cached in DIR/figNAME.cache.jsonl: an interrupted run resumes where it stopped. "
+        "'husimi': the Husimi Q function of the finite-N steady state of a qubit model (the model "
+        "flags, --model FILE or --family NAME; default " + DEFAULT_FAMILY.NAME + ") on the sphere, with "
+        "the mean-field attractors and the Q mass of their basins, as DIR/husimi_NAME_N<N>.png, .csv "
+        "(the drawn grid) and .json (attractors, weights, <m>).",
     )
-    p.add_argument("name", choices=("1a", "1b", "2"), help="which figure")
+    p.add_argument("name", choices=("1a", "1b", "2", "husimi"), help="which figure")
     p.add_argument("--out", default="figures", metavar="DIR", help="output folder (default ./figures)")
     p.add_argument("--quick", action="store_true", help="small N and few points (under a minute; for tests)")
     p.add_argument("--max-N", type=_positive_int, default=None, help="leave out finite-N series above this N (default: none left out)")
     p.add_argument("--quiet", action="store_true", help="no progress bar on stderr")
+    husimi = p.add_argument_group("figure husimi")
+    add_family_flags(husimi)
+    from .models.zoo import FAMILIES
+
+    husimi.add_argument("--family", choices=sorted(FAMILIES), default=None,
+                        help="a zoo family at its defaults (with --set NAME=VALUE), instead of --model")
+    husimi.add_argument("--N", type=_finite_N, default=None, help="number of qubits N >= 2 (default 20)")
+    husimi.add_argument("--grid", type=_grid, default=None, metavar="NTHETAxNPHI",
+                        help="the drawn grid, uniform in theta and phi (default 46x91: 4 degrees)")
+    husimi.add_argument("--basin-grid", type=_grid, default=None, metavar="NTHETAxNPHI",
+                        help="the quadrature grid of the basin weights (default: exact for Q, (N/2+1)x(N+1), "
+                        "n_phi rounded up to even)")
+    husimi.add_argument("--projection", choices=("equirectangular", "mollweide"), default=None,
+                        help="map projection (default equirectangular)")
     add_json_flag(p)
     p.set_defaults(func=_cmd_figure)
 
