@@ -80,7 +80,7 @@ def _run(arg, out):
         jax.block_until_ready(st.blocks)
         ts.append(time.perf_counter() - t0)
     d = st.diagnostics.as_dict()
-    from permjax.dicke.frame import choose_axis
+    from permjax.solvers.axis import choose_axis
 
     axis = choose_axis(model)
     out.put(dict(model=name, N=N, mi=float(permjax.mutual_information(st)) / N, first_s=first,

@@ -46,7 +46,7 @@ def _solve(name, method, N, q):
     import jax
 
     import permjax
-    from permjax.resources import steady_state_memory
+    from permjax.solvers import memory as steady_state_memory
 
     m = model(name)
     base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # the process before the solve

@@ -25,7 +25,7 @@ def status(key):
         if line.startswith(key):
             return int(line.split()[1]) * 1024
 import jax, permjax
-from permjax.resources import steady_state_memory
+from permjax.solvers import memory as steady_state_memory
 method, N, h = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
 warm = permjax.steady_state(3, permjax.LMG(3.0, h, 1.68, 1.0), method=method)
 jax.block_until_ready(warm.blocks)

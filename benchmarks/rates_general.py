@@ -21,7 +21,7 @@ import numpy as np
 
 import permjax
 from permjax import LMG, PIModel, sigma_minus, sigma_plus, sigma_x, sigma_z
-from permjax.dicke.rates import steady_populations
+from permjax.solvers.rates import steady_populations
 
 from bench_groundstate import median_time  # noqa: E402  (one timing helper for the benchmarks)
 

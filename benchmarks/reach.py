@@ -44,7 +44,7 @@ def _steady(N, method, out):
     import jax
 
     import permjax
-    from permjax.dicke import steady_state
+    from permjax.solvers import steady_state
 
     model = permjax.LMG(**MODEL)
     t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def _rates(N, out):
     import jax
 
     import permjax
-    from permjax.dicke.rates import mi_rates, steady_populations
+    from permjax.solvers.rates import mi_rates, steady_populations
 
     model = permjax.LMG(MODEL["J"], 0.0, MODEL["Gamma"], MODEL["gamma"])
     t0 = time.perf_counter()
@@ -128,9 +128,9 @@ def growth_exponent(rows, key):
 def memory_projection(N, restart=None):
     """Bytes of the dominant arrays at N (exact sizes, not a measurement): the preconditioner's
     S⁻¹ blocks and the GMRES basis (restart+1 packed states), complex128."""
-    from permjax.dicke.fast import krylov_restart, krylov_vector_bytes
+    from permjax.solvers.gmres import krylov_restart, krylov_vector_bytes
     from permjax.dicke.layout import DickeLayout
-    from permjax.dicke.precondition import sector_groups
+    from permjax.solvers.qconserving import sector_groups
 
     lay = DickeLayout(N)
     restart = krylov_restart(lay) if restart is None else restart

@@ -41,7 +41,7 @@ def run_case(case: dict) -> dict:
 
     def once(g):
         if case["kind"] == "thermo":
-            from permjax.attractor import mi_thermo
+            from permjax import mi_thermo
 
             return permjax.sweep(mi_thermo, g, chunk_size=case["chunk"], progress=False)
         return sweep_finite(case["N"], g, warm_start=case["method"] == "sequential", chunk_size=case["chunk"],
@@ -85,7 +85,7 @@ def scan(N, h, G, solver):
 
     axes = {"J": 3.0, "h": h, "Gamma": G, "gamma": 1.0}
     if N is None:
-        from permjax.attractor import mi_thermo
+        from permjax import mi_thermo
 
         return permjax.sweep(mi_thermo, axes, progress=False).outputs.mi
     return permjax.sweep_finite(N, axes, method=solver, progress=False).outputs["mi"]
@@ -103,7 +103,7 @@ def run_optimizer(N_list, solver: str) -> list[dict]:
     cases = [("inf", 0.0, None), ("inf", 0.5, None)] + [(str(N), 0.5, N) for N in N_list]
     for label, h, N in cases:
         if N is None:
-            from permjax.attractor import mi_thermo as objective
+            from permjax import mi_thermo as objective
         else:
             def objective(m, N=N):
                 return permjax.mi_finite(N, m, method=solver)

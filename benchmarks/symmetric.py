@@ -8,7 +8,7 @@ spin-coherent state) and above it (ω = 2, the time-crystal phase).
 
 Each (model, N, method) runs in a fresh process (``finite.run_isolated``): wall time of the solve
 (first call: assembly, factorisation, two refinement steps), peak resident memory, residual,
-⟨m_z⟩, I_M/N, and the memory estimate ``permjax.resources.steady_state_memory`` refuses on.
+⟨m_z⟩, I_M/N, and the memory estimate ``permjax.solvers.memory`` refuses on.
 Baseline, same run: GMRES on the same block (``method="gmres"``: the q-conserving preconditioner,
 quantization axis chosen as for every block), where it finishes within ``GMRES_TIMEOUT_S``;
 |ΔI_M/N| between the two. Prints a table and writes benchmarks/results/symmetric.json.
@@ -39,9 +39,9 @@ def _solve(omega, method, N, q):
     import numpy as np
 
     import permjax
-    from permjax.dicke.solve import as_solver
+    from permjax.solvers import as_solver
     from permjax.dicke.state import magnetization
-    from permjax.resources import steady_state_memory
+    from permjax.solvers import memory as steady_state_memory
 
     model = permjax.BTC(kappa=1.0, omega=omega, gamma_phi=0.0, gamma_down=0.0)
     solver = as_solver(method)

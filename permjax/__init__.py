@@ -13,20 +13,19 @@ from . import compilation  # noqa: E402
 
 compilation.enable()
 
-from .dicke import DickeState, magnetization, mi_finite, mutual_information, steady_state  # noqa: E402
-from .dicke.correlations import correlation, power_spectrum  # noqa: E402
-from .dicke.dynamics import EvolveResult, evolve  # noqa: E402
-from .dicke.spectrum import SpectrumResult, spectrum  # noqa: E402
+from .dicke import DickeState, magnetization, mutual_information  # noqa: E402
+from .solvers import mi_finite, steady_state  # noqa: E402
+from .timedomain import EvolveResult, SpectrumResult, correlation, evolve, power_spectrum, spectrum  # noqa: E402
 from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
 from .meanfield import ThermoOptions, ThermoResult, drift, limit_cycle_h0, mi_thermo, mi_thermo_analytic  # noqa: E402
-from .groundstate import GroundState, ground_state, mi_ground  # noqa: E402
+from .dicke.groundstate import GroundState, ground_state, mi_ground  # noqa: E402
 from .models import (FAMILIES, Family, PIModel, as_model, family, gell_mann, identity, ket_bra,  # noqa: E402
                      load_model, sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z, validate_N)
 from .models.zoo import BTC, LMG, XYZ, SpinOneLMG, SuperradiantLaser  # noqa: E402
 from .optimize import MaximizeResult, maximize  # noqa: E402
 from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
 
-__version__ = "0.1.0"
+from .version import __version__  # noqa: E402
 
 __all__ = [
     "PIModel",

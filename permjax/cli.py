@@ -209,53 +209,68 @@ def _json_default(x):
 # --- subcommands -----------------------------------------------------------------------------
 
 
-NOT_RESOLVED_EXIT = 3  #: exit status of ``permjax thermo`` when the attractor is not resolved
+NOT_RESOLVED_EXIT = 3  #: exit status of ``permjax thermo`` when I_M/N is not a number (not resolved, multistable)
+
+
+def _orbit_text(orbit: dict) -> str:
+    if orbit["dim"]:
+        return f"continuous (dimension {orbit['dim']}: a ring of attractors related by a symmetry)"
+    if orbit["size"] > 1:
+        return f"{orbit['size']} attractors related by a symmetry"
+    return "1 attractor"
 
 
 def _cmd_thermo(args) -> int:
-    from . import mi_thermo
+    from .meanfield import mi_thermo
     from .models.parameters import point_name, values
 
     model = model_from_args(args)
     t0 = time.perf_counter()
     res = mi_thermo(model)
     mi = float(res.mi) + 0.0  # a zero never as -0
+    err = float(res.mi_err)
     seconds = time.perf_counter() - t0
+    orbit = res.orbit
     record = {
         "family": point_name(model),
         "model": values(model),
-        "mi_per_N": mi,
+        "mi_per_N": mi if math.isfinite(mi) else None,
+        "mi_err": err if math.isfinite(err) else None,
         "attractor": res.kind_name,
+        "orbit_size": orbit["size"],
+        "orbit_dim": orbit["dim"],
         "period": float(res.period) if res.has_period else None,
         "m_mean": [float(v) for v in res.m_mean],
+        "m_orbit": [float(v) for v in res.m_orbit],
         "diagnostics": res.diagnostics_dict(),
         "seconds": seconds,
     }
     period = f"{record['period']:.10g}" if record["period"] is not None else "-"
+    ergodic = res.kind_name in ("chaotic", "quasi-periodic")
     lines = [
         f"N -> infinity, {_model_label(model)}",
-        f"I_M/N     = {_mi_text(mi)}",
+        f"I_M/N     = {_mi_text(mi)}" + (f" +- {err:.2g} (ergodic average)" if ergodic else ""),
         f"attractor = {res.kind_name}",
+        f"orbit     = {_orbit_text(orbit)}",
         f"period    = {period}",
         f"<m>       = ({', '.join(f'{v:.8g}' for v in record['m_mean'])})",
-        f"residual  = {res.diagnostics_dict()['residual']} ({int(res.newton_steps)} Newton steps)",
+        f"<m>orbit  = ({', '.join(f'{v:.8g}' for v in record['m_orbit'])})",
+        (f"lyapunov  = {float(res.lyapunov):.4g} (largest exponent over the window)" if ergodic else
+         f"residual  = {res.diagnostics_dict()['residual']} ({int(res.newton_steps)} Newton steps)"),
         f"seconds   = {seconds:.3f}",
     ]
-    if int(res.n_attractors) > 1:
+    if int(res.n_attractors) > 1 or res.kind_name == "multistable":
         record["attractors"] = res.attractors()
-        lines.append(f"note      = {int(res.n_attractors)} coexisting attractors; I_M/N is the one reached from the "
-                     "first initial state: " + "; ".join(f"{a['kind']} I_M/N={a['mi']} ({a['fraction']:.0%} of starts)"
-                                                         for a in record["attractors"]))
-    if res.kind_name == "not resolved":
-        lines.append("note      = no stable periodic orbit found (chaotic/aperiodic?): I_M/N is a smooth-window average"
-                     if bool(res.finished) else "note      = the integration did not finish: no value")
-    if not math.isfinite(mi):
-        record["mi_per_N"] = None
+        lines.append("orbits    = " + "; ".join(
+            f"{a['kind']} I_M/N={a['mi']} ({a['fraction']:.0%} of starts, {len(a['attractors'])} attractor(s) reached)"
+            for a in record["attractors"]))
     emit(args, record, lines)
-    if res.kind_name == "not resolved":
-        print("permjax: not resolved: " + ("the attractor is not a fixed point or a stable cycle (I_M/N is a "
-              "smooth-window estimate)" if bool(res.finished) else "the integration did not finish (I_M/N is NaN)"),
-              file=sys.stderr)
+    if not math.isfinite(mi):
+        why = {"multistable": "attractors not related by a symmetry: their finite-N weights are not given by the "
+                              "mean field (I_M/N is NaN; the orbits are listed)",
+               "not resolved": "no fixed point, stable cycle or stationary ergodic average" if bool(res.finished)
+               else "the integration did not finish (I_M/N is NaN)"}[res.kind_name]
+        print(f"permjax: {res.kind_name}: {why}", file=sys.stderr)
         return NOT_RESOLVED_EXIT
     return 0
 
@@ -263,7 +278,8 @@ def _cmd_thermo(args) -> int:
 def _cmd_finite(args) -> None:
     import numpy as np
 
-    from .dicke import magnetization, mutual_information, steady_state
+    from .dicke import magnetization, mutual_information
+    from .solvers import steady_state
     from .models.parameters import point_name, values
 
     model = model_from_args(args)
@@ -327,10 +343,10 @@ def _mi_function(N, method: str = "auto"):
     import functools
 
     if N is None:
-        from . import mi_thermo
+        from .meanfield import mi_thermo
 
         return mi_thermo
-    from . import mi_finite
+    from .solvers import mi_finite
 
     return functools.partial(mi_finite, N, method=method)
 
@@ -390,7 +406,7 @@ def _cmd_optimize(args) -> None:
             raise ValueError(f"--bounds {name}=LO,HI is needed: {point_name(model)} gives no default search box for {name}")
     solver = None
     if args.N is not None:
-        from .dicke.solve import batch_method
+        from .solvers.steady import batch_method
         from .sweep import grid
 
         # the solver rule sees the corners of the search box (what varies is not held at a special value)
@@ -415,7 +431,7 @@ def _cmd_optimize(args) -> None:
 
 
 def _cmd_ground(args) -> None:
-    from .groundstate import ground_state
+    from .dicke.groundstate import ground_state
 
     t0 = time.perf_counter()
     g = ground_state(args.N, args.J, args.h)
@@ -518,7 +534,7 @@ def _add_memory_flag(p) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from . import __version__
+    from .version import __version__
 
     parser = _Parser(
         prog="permjax",
@@ -555,7 +571,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, help="also write the table to this .csv or .json file")
     p.add_argument("--chunk-size", type=_positive_int, default=None, help="points evaluated at once (default 256; 64 with --N, 16 with --warm-start)")
     p.add_argument("--warm-start", action="store_true", help="with --N: solve the points in order, each from its neighbour's steady state")
-    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: the rule for many solves at one N, permjax.dicke.solve.batch_method)")
+    p.add_argument("--method", default="auto", help="with --N: steady_state method (auto: the rule for many solves at one N, permjax.solvers.steady.batch_method)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     _add_memory_flag(p)
     add_json_flag(p)

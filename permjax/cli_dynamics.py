@@ -56,7 +56,7 @@ def _cmd_evolve(args) -> None:
     import numpy as np
 
     from .cli import emit, model_from_args
-    from .dicke.dynamics import evolve_segments
+    from .timedomain.evolve import evolve_segments
 
     if not args.t > 0:
         raise ValueError(f"--t must be > 0, got {args.t}")
@@ -109,7 +109,7 @@ def _cmd_spectrum(args) -> None:
     import numpy as np
 
     from .cli import emit, model_from_args
-    from .dicke.spectrum import spectrum
+    from .timedomain.spectrum import spectrum
 
     _check_out(args)
     model = model_from_args(args)

@@ -130,22 +130,25 @@ def _figure_spec(name: str, quick: bool) -> FigureSpec:
 
 def evaluate(point: Point) -> float:
     """I_M/N at ``point`` by a direct call of the public API (what the CSV must agree with)."""
-    import permjax
+    from .dicke.groundstate import mi_ground
+    from .meanfield import mi_thermo
+    from .models.zoo.lmg import LMG, mi_thermo_analytic
+    from .solvers import mi_finite
 
     if point.method == "ground":
-        return float(permjax.mi_ground(point.N, point.J, point.h))
-    model = permjax.LMG(J=point.J, h=point.h, Gamma=point.Gamma, gamma=point.gamma)
+        return float(mi_ground(point.N, point.J, point.h))
+    model = LMG(J=point.J, h=point.h, Gamma=point.Gamma, gamma=point.gamma)
     if point.method == "thermo_analytic":
-        return float(permjax.mi_thermo_analytic(model))
+        return float(mi_thermo_analytic(model))
     if point.method == "thermo":
-        return float(permjax.mi_thermo(model).mi)
+        return float(mi_thermo(model).mi)
     if point.method == "finite":
-        from .dicke.solve import batch_method
+        from .solvers.steady import batch_method
 
         # a figure's series is many solves at one N: the solver rule for a batch
-        return float(permjax.mi_finite(point.N, model, method=batch_method(point.N, model)))
+        return float(mi_finite(point.N, model, method=batch_method(point.N, model)))
     if point.method == "rates":
-        from .dicke.rates import mi_rates
+        from .solvers.rates import mi_rates
 
         return float(mi_rates(point.N, model))
     raise ValueError(f"unknown method {point.method!r}")

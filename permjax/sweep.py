@@ -458,7 +458,7 @@ class FinitePoint:
         }
 
     def __call__(self, model) -> dict:
-        from .dicke import steady_state
+        from .solvers import steady_state
 
         return self.output(steady_state(self.N, model, **self.kwargs()))
 
@@ -469,7 +469,7 @@ class FiniteWarmStep(FinitePoint):
     point's steady state (the Dicke blocks), the next solve's initial guess ``x0``."""
 
     def __call__(self, model, rho) -> tuple[dict, jax.Array]:
-        from .dicke import steady_state
+        from .solvers import steady_state
 
         state = steady_state(self.N, model, x0=rho, **self.kwargs())
         return self.output(state), jax.lax.stop_gradient(state.blocks).astype(rho.dtype)
@@ -492,30 +492,36 @@ def sweep_finite(
     previous point's steady state (worth it when neighbouring points are close).
     ``steady_state_options`` (``tol``, ``maxiter``, ``method``, ``on_failure``) go to
     ``permjax.steady_state`` (``memory_check=False`` skips the memory estimate, which here
-    counts the points solved at once on each device). ``method="auto"`` (the default) is resolved here, where the
-    batch is concrete, by the solver rule for many solves at one N
-    (``permjax.dicke.solve.batch_method``); ``res.solver`` records the choice. A method that
-    takes no initial guess (the rate equations) drops the warm start.
+    counts the points solved at once on each device). ``method`` is a solver object (passed
+    through with its options) or a name; ``"auto"`` (the default) is resolved here, where the batch
+    is concrete, by the solver rule for many solves at one N (``Auto(gmres_from_N=20)``), an
+    ``Auto(...)`` object by its own rule; ``res.solver`` records the choice. A method that takes
+    no initial guess (the rate equations) drops the warm start.
     """
     from .dicke.layout import DickeLayout
-    from .dicke.solve import SOLVERS, Auto, Solver, batch_method, trace_weight
-    from .model import validate_N
+    from .dicke.liouvillian import trace_weight
+    from .models.families import validate_N
     from .resources import check_memory
+    from .solvers import Auto, as_solver
+    from .solvers.auto import SWEEP_GMRES_FROM_N
 
     N = validate_N(N, minimum=2)
     models = as_batch(models_or_grid)
-    method = steady_state_options.get("method", "auto")
-    if isinstance(method, Auto) or (isinstance(method, str) and method == "auto"):
-        method = batch_method(N, models)
-    name = method.name if isinstance(method, Solver) else method
-    warm_start = warm_start and name != "rates"  # the rate equations take no initial guess
-    options = tuple(sorted({**steady_state_options, "method": method}.items()))
+    opts = dict(steady_state_options)
+    method = opts.pop("method", "auto")
+    if isinstance(method, str) and method == "auto":  # the rule for many solves at one N
+        method = Auto(gmres_from_N=SWEEP_GMRES_FROM_N)
+    solver = as_solver(method, opts.pop("tol", None), opts.pop("maxiter", None))
+    if isinstance(solver, Auto):  # resolved here, where the batch is concrete, keeping its options
+        solver = solver.select(N, models)
+    name = solver.name
+    warm_start = warm_start and not solver.diagonal  # the rate equations take no initial guess
+    options = tuple(sorted({**opts, "method": solver}.items()))
     chunk_size = validate.integer("chunk_size", chunk_size if chunk_size is not None else (16 if warm_start else 64), 1)
     n_dev = 1 if warm_start else len(jax.devices() if devices is None else devices)
-    per_device = 1 if warm_start or name == "rates" else -(-min(chunk_size, math.prod(models.shape)) // n_dev)
-    if name in SOLVERS:
-        check_memory(N, name, batch=per_device, enabled=steady_state_options.get("memory_check", True),
-                     what=f"sweep_finite(N={N}, method={name!r})")
+    per_device = 1 if warm_start or solver.diagonal else -(-min(chunk_size, math.prod(models.shape)) // n_dev)
+    check_memory(N, solver.memory, batch=per_device, enabled=opts.get("memory_check", True),
+                 what=f"sweep_finite(N={N}, method={name!r})")
     if not warm_start:
         result = sweep(FinitePoint(N, options), models, chunk_size=chunk_size, devices=devices, progress=progress)
     else:

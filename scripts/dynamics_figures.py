@@ -86,7 +86,7 @@ def part1(recompute, Ns=(20, 40, 80, 160)):
 
     def one(N):
         t0 = time.perf_counter()
-        from permjax.dicke.dynamics import evolve_segments
+        from permjax.timedomain.evolve import evolve_segments
 
         r = evolve_segments(N, permjax.LMG(h=0.5, **POINT), "down", ts)
         rec = {"mi": np.asarray(r.mi).tolist(), "m": np.asarray(r.m).tolist(),
@@ -232,7 +232,7 @@ def part2(recompute):
 
 def part3(recompute, Ns=(40, 80, 160)):
     import permjax
-    from permjax.dicke.correlations import spectrum_from_correlation
+    from permjax.timedomain.correlations import spectrum_from_correlation
 
     taus = np.linspace(0.0, 50.0, 2001)
     omegas = np.linspace(-6.0, 6.0, 601)

@@ -48,7 +48,8 @@ def finite_scan(N, Gammas, J, h, gamma):
     import jax
 
     import permjax
-    from permjax.dicke import mutual_information, steady_state
+    from permjax.dicke import mutual_information
+    from permjax.solvers import steady_state
 
     done = {(int(r["N"]), round(float(r["Gamma"]), 6)) for r in read_rows() if r["N"] != "inf"}
     x0 = None

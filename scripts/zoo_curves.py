@@ -39,7 +39,7 @@ from finite_points import FIELDS, finite_point, read_rows, trusted, write_rows  
 
 DOCS = os.path.join(HERE, "..", "docs")
 CURVES = [("btc", BTC, "omega", (0.0, 4.0)), ("xyz", XYZ, "Jy", (-3.0, 3.0)), ("spin1_lmg", SpinOneLMG, "Gamma", (0.5, 6.0))]
-KINDS = {0: "fixed point", 1: "limit cycle", 2: "not resolved"}
+KINDS = permjax.meanfield.KIND_NAMES
 SKIPPED = "skipped"
 
 
@@ -56,7 +56,8 @@ def mean_field_curve(name, fam, par, lo, hi, points):
         w.writerow([par, "mi_per_N", "attractor", "period", "n_attractors"])
         for row in zip(x, mi, kind, period, n_attr):
             w.writerow([f"{row[0]:.6g}", f"{row[1]:.12g}", KINDS[int(row[2])], f"{row[3]:.10g}", int(row[4])])
-    print(name, "kinds", np.bincount(kind, minlength=3).tolist(), "max I_M/N", np.nanmax(mi))
+    print(name, "kinds", {KINDS[k]: int(c) for k, c in enumerate(np.bincount(kind, minlength=len(KINDS))) if c},
+          "max I_M/N", np.nanmax(mi))
     return x, mi, kind, n_attr
 
 
@@ -138,13 +139,14 @@ def plot(name, fam, par, curve, finite, d):
     x, mi, kind, n_attr = curve
     fig, ax = plt.subplots(figsize=(5, 3.2))
     ax.plot(x, mi, "-", color="0.6", lw=1)
-    for k, c in ((0, "tab:blue"), (1, "tab:red"), (2, "tab:gray")):
+    for k, c in ((0, "tab:blue"), (1, "tab:red"), (2, "tab:gray"), (3, "tab:purple"), (4, "tab:orange"),
+                 (5, "k")):
         sel = kind == k
         if sel.any():
             ax.plot(x[sel], mi[sel], "o", ms=3, color=c, label=KINDS[k])
-    multi = n_attr > 1
+    multi = (n_attr > 1) & np.isfinite(mi)
     if multi.any():
-        ax.plot(x[multi], mi[multi], "x", color="k", ms=6, label="several attractors")
+        ax.plot(x[multi], mi[multi], "x", color="k", ms=6, label="several attractors (one orbit)")
     good = [r for r in finite if trusted(r)]
     Ns = sorted({int(r["N"]) for r in finite})
     shades = plt.cm.Greens(np.linspace(0.45, 0.95, max(len(Ns), 1)))

@@ -75,7 +75,6 @@ def test_bad_input_is_one_line_with_exit_2(capsys, argv, needle):
 
 
 def test_gamma_negative_rejected_by_thermo(capsys):
-    pytest.importorskip("permjax.attractor")
     rc, _, err = run(capsys, "thermo", "--gamma", "-1")
     assert rc == 2 and "gamma" in err and len(err.strip().splitlines()) == 1
 

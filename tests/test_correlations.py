@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 import permjax
 from permjax import LMG
-from permjax.dicke.correlations import correlation, power_spectrum, spectrum_from_correlation
+from permjax.timedomain.correlations import correlation, power_spectrum, spectrum_from_correlation
 
 import bruteforce as bf
 import lindblad_reference as ref

@@ -14,7 +14,7 @@ import pytest
 
 import permjax
 from permjax import LMG
-from permjax.dicke.dynamics import evolve, initial_blocks
+from permjax.timedomain.evolve import evolve, initial_blocks
 from permjax.dicke.initial import product_state_blocks
 from permjax.dicke.layout import DickeLayout
 
@@ -98,7 +98,7 @@ def test_named_dicke_and_qutip_initial_states():
     pytest.importorskip("qutip")
     from qutip import piqs
 
-    np.testing.assert_allclose(initial_blocks(N, permjax.DickeState(jnp.asarray(x), None, N).to_qutip()), x, atol=0)
+    np.testing.assert_allclose(initial_blocks(N, permjax.interop.to_qutip(permjax.DickeState(jnp.asarray(x), None, N))), x, atol=0)
     # piqs's own Dicke-basis states: |j, m⟩ at J = N/2, M = N/2 − 1 is row 1 of its ordering
     ket = piqs.dicke(N, N / 2, N / 2 - 1)
     np.testing.assert_allclose(initial_blocks(N, ket), initial_blocks(N, ("dicke", N / 2, N / 2 - 1)))
@@ -185,7 +185,7 @@ def test_evolve_matches_piqs_mesolve_at_N20():
     L = piqs.Dicke(N, hamiltonian=H, pumping=p["gamma"], collective_emission=p["Gamma"] / N).liouvillian()
     r = _random_qubit_state(np.random.default_rng(7))
     x0 = product_state_blocks(N, r)
-    rho0 = permjax.DickeState(jnp.asarray(x0), None, N).to_qutip()
+    rho0 = permjax.interop.to_qutip(permjax.DickeState(jnp.asarray(x0), None, N))
     out = qutip.mesolve(L, rho0, ts, e_ops=[jx, jy, jz], options={"atol": 1e-12, "rtol": 1e-10})
     m_piqs = 2 / N * np.array(out.expect).T.real
     res = evolve(N, LMG(**p), rho0, ts, mi=False)

@@ -131,7 +131,7 @@ def test_pimodel_sweep_and_maximize_by_term():
 
 def test_solver_rule_takes_models():
     """The finite-N solver rule takes models: a family point that is not LMG never gets LMG's h = 0 path."""
-    from permjax.dicke.solve import batch_method
+    from permjax.solvers.steady import batch_method
 
     assert batch_method(6, permjax.grid(h=0.0, Gamma=[1.0, 2.0])) == "rates"
     assert batch_method(6, permjax.grid(h=[0.0, 0.5])) == "cgls"

@@ -87,7 +87,7 @@ def test_figure_1a_quick(tmp_path, capsys):
         b = lambda x: -(1 + x) / 2 * math.log((1 + x) / 2) - ((1 - x) / 2 * math.log((1 - x) / 2) if x < 1 else 0.0)  # noqa: E731
         want = b(g / G) - b(math.sqrt((g / G) ** 2 + 2 * g * (G - g) / G**2)) if G > g else 0.0
         assert r["mi_per_N"] == pytest.approx(want, abs=1e-13)
-    from permjax.dicke.rates import mi_rates
+    from permjax.solvers.rates import mi_rates
 
     for r in [r for r in rows if r["N"] is not None][::4]:
         model = permjax.LMG(J=r["J"], h=r["h"], Gamma=r["Gamma"], gamma=r["gamma"])

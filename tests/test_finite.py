@@ -14,8 +14,8 @@ import pytest
 
 import permjax
 from permjax import LMG
+from permjax.solvers import ConvergenceError, steady_state
 from permjax.dicke import (
-    ConvergenceError,
     DickeLayout,
     DickeState,
     liouvillian,
@@ -24,7 +24,6 @@ from permjax.dicke import (
     liouvillian_h0,
     magnetization,
     mutual_information,
-    steady_state,
 )
 
 import bruteforce as bf

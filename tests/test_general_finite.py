@@ -12,7 +12,8 @@ import pytest
 
 import permjax
 from permjax import LMG, PIModel
-from permjax.dicke import steady_state, mi_finite, mutual_information, magnetization
+from permjax.dicke import mutual_information, magnetization
+from permjax.solvers import steady_state, mi_finite
 from permjax.dicke.layout import DickeLayout
 from permjax.dicke.liouvillian import (
     SPHERICAL,
@@ -199,8 +200,8 @@ def test_steady_state_matches_bruteforce_for_random_models(N):
 @pytest.mark.parametrize("N,n_groups", [(6, 2)])
 def test_preconditioner_inverts_the_conserving_part_of_a_general_model(N, n_groups):
     from permjax.dicke.liouvillian import block_trace, dicke_liouvillian
-    from permjax.dicke.precondition import conserving_preconditioner
-    from permjax.dicke.solve import trace_weight
+    from permjax.solvers.qconserving import conserving_preconditioner
+    from permjax.dicke.liouvillian import trace_weight
 
     lay = DickeLayout(N)
     w = trace_weight(lay)
@@ -216,7 +217,7 @@ def test_preconditioner_inverts_the_conserving_part_of_a_general_model(N, n_grou
 def test_q_conserving_model_has_a_diagonal_state_in_one_gmres_step():
     """Ĵ_z², local σ₋ and σ_z, collective Ĵ₊: L conserves q; method='auto' picks the rate
     equations, and GMRES, whose preconditioner is then exact, gives the same diagonal state."""
-    from permjax.dicke.solve import auto_method
+    from permjax.solvers.steady import auto_method
 
     model = PIModel(2, hamiltonian=[(0.7, sigma_z / 2, sigma_z / 2), (0.3, sigma_z)], collective=[(0.6, sigma_plus)],
                     local=[(1.0, sigma_minus), (0.4, sigma_z)])
@@ -230,7 +231,7 @@ def test_q_conserving_model_has_a_diagonal_state_in_one_gmres_step():
 
 
 def test_auto_method_rule():
-    from permjax.dicke.solve import auto_method
+    from permjax.solvers.steady import auto_method
 
     assert auto_method(80, LMG(3.0, 0.0, 1.0, 1.0)) == "rates"  # q-conserving, rate equations exist
     assert auto_method(80, LMG(3.0, 0.0, 1.0, 1.0).to_model()) == "rates"  # the same model as terms
@@ -343,8 +344,8 @@ def test_symmetric_block_direct_at_larger_N_and_its_gradient():
 
 
 def test_population_generator_is_eq_30_for_lmg_at_h0():
-    from permjax.dicke.direct import population_generator
-    from permjax.dicke.rates import _generator
+    from permjax.solvers.direct import population_generator
+    from permjax.solvers.rates import _generator
 
     N = 7
     lay = DickeLayout(N)

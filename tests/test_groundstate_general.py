@@ -12,7 +12,7 @@ import scipy.linalg
 
 import permjax
 from permjax import LMG, PIModel, sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z
-from permjax.groundstate import DegenerateGroundState
+from permjax.dicke.groundstate import DegenerateGroundState
 
 from bruteforce import entropy, site_operator
 

@@ -15,7 +15,7 @@ from qutip import piqs  # noqa: E402
 
 import permjax  # noqa: E402
 from permjax.dicke.layout import DickeLayout  # noqa: E402
-from permjax.dicke.rates import steady_populations  # noqa: E402
+from permjax.solvers.rates import steady_populations  # noqa: E402
 from permjax.dicke.state import DickeState, magnetization, mutual_information, total_entropy  # noqa: E402
 from permjax.interop import from_piqs, from_qutip, hamiltonian_terms_from_dicke, to_piqs, to_qutip  # noqa: E402
 
@@ -248,9 +248,9 @@ def random_state(N, seed):
 @pytest.mark.parametrize("N", [1, 4, 7])
 def test_round_trip_and_expectation_values(N):
     state = random_state(N, N)
-    q = state.to_qutip()
+    q = permjax.interop.to_qutip(state)
     assert q.shape == (piqs.num_dicke_states(N),) * 2 and q.tr() == pytest.approx(1.0, abs=1e-14)
-    back = DickeState.from_qutip(q)
+    back = permjax.interop.from_qutip(q)
     assert back.N == N
     np.testing.assert_array_equal(np.asarray(back.blocks), np.asarray(state.blocks))
     m = 2 / N * np.array([(q * op).tr().real for op in piqs.jspin(N)])
@@ -272,7 +272,7 @@ def test_dicke_states_land_where_piqs_puts_them():
 
 
 def test_from_qutip_rejects_what_is_not_a_dicke_state():
-    q = random_state(4, 0).to_qutip().full()
+    q = permjax.interop.to_qutip(random_state(4, 0)).full()
     q[0, -1] = q[-1, 0] = 0.1  # J = 2 with J = 0
     with pytest.raises(ValueError, match="between different J"):
         from_qutip(q)

@@ -153,27 +153,32 @@ def _xyz_drift(t, m, Jx, Jy, Jz, g):
     return np.cross(b, m) - g * np.array([m[0] / 2, m[1] / 2, 1 + m[2]])
 
 
-def test_two_coexisting_fixed_points_are_reported():
+def test_two_fixed_points_exchanged_by_a_symmetry_are_one_orbit():
     """XYZ with (Jx − Jz)(Jy − Jz) < −γ²/4: m = (0, 0, −1) is unstable and two mirror-image
-    ferromagnetic fixed points coexist. Every start's attractor against a long scipy run."""
+    ferromagnetic fixed points coexist, exchanged by the π rotation about z (a symmetry). Every
+    start's attractor against a long scipy run; the value is that of their equal mixture,
+    b(|m̄|) − b(|m*|) with m̄ the mean of the two (SPEC §7), not 0."""
     p = (1.0, -1.0, 0.0, 0.3)
-    with pytest.warns(RuntimeWarning, match="2 coexisting attractors"):
-        res = permjax.mi_thermo(permjax.models.zoo.XYZ(*p))
-        jax.block_until_ready(res.mi)
-    assert int(res.n_attractors) == 2 and res.kind_name == "fixed point" and float(res.mi) == 0.0
+    res = permjax.mi_thermo(permjax.models.zoo.XYZ(*p))
+    jax.block_until_ready(res.mi)
+    assert int(res.n_attractors) == 2 and int(res.n_orbits) == 1 and res.kind_name == "fixed point"
     ends = []
     for xi0 in np.asarray(res.starts):
         sol = solve_ivp(_xyz_drift, (0, 2000), xi0, args=p, method="DOP853", rtol=1e-11, atol=1e-13)
         ends.append(sol.y[:, -1])
     ends = np.array(ends)
     np.testing.assert_allclose(np.asarray(res.start_m_mean), ends, rtol=0, atol=1e-8)
-    att = res.attractors()
-    assert len(att) == 2 and abs(sum(a["fraction"] for a in att) - 1) < 1e-15
-    assert att[0]["starts"][0] == 0  # mi's attractor is the first start's, listed first
-    np.testing.assert_allclose(att[0]["m_mean"], -np.array(att[1]["m_mean"]) * [1, 1, -1], atol=1e-10)
     label = np.asarray(res.start_attractor)
     for i, j in itertools.combinations(range(len(ends)), 2):
         assert (label[i] == label[j]) == (np.linalg.norm(ends[i] - ends[j]) < 1e-6)
+    pair = ends[np.unique(label)]
+    np.testing.assert_allclose(pair[0], pair[1] * [-1, -1, 1], atol=1e-8)  # the π rotation about z
+    b = lambda x: -sum(q * math.log(q) for q in ((1 + x) / 2, (1 - x) / 2) if q > 0)
+    ref = b(np.linalg.norm(pair.mean(0))) - b(np.linalg.norm(pair[0]))
+    assert ref > 0.01 and abs(float(res.mi) - ref) < 1e-8
+    (att,) = res.attractors()
+    assert att["orbit_size"] == 2 and att["orbit_dim"] == 0 and len(att["attractors"]) == 2 and att["fraction"] == 1.0
+    np.testing.assert_allclose(res.m_orbit, [0, 0, pair[0][2]], atol=1e-8)
 
 
 # --- unfinished stages: NaN, warned, CLI exit status -------------------------------------------
@@ -198,13 +203,26 @@ def test_issue13_finding1_large_h_is_the_fixed_point_scipy_reaches():
     assert np.max(np.abs(sol.y[:, -1] - np.asarray(res.m_mean))) < 1e-7
 
 
-def test_cli_thermo_not_resolved_exits_3(capsys):
+def test_cli_thermo_multistable_exits_3(capsys, tmp_path):
+    """Two fixed points that no symmetry relates (the Z₂ pair of the XYZ example tilted by a field):
+    no number, exit status 3, both orbits listed."""
+    path = tmp_path / "bistable.toml"
+    path.write_text("""d = 2
+hamiltonian = [
+  { coefficient = 1.2, A = "sigma_x/2", B = "sigma_x/2" },
+  { coefficient = -2.0, A = "sigma_y/2", B = "sigma_y/2" },
+  { coefficient = -0.8, A = "sigma_z/2", B = "sigma_z/2" },
+  { coefficient = 0.05, A = "sigma_x/2" },
+]
+local = [ { rate = 0.25, L = "sigma_minus" }, { rate = 0.05, L = "sigma_z" } ]
+""")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        rc = main(["thermo", "--J", "3", "--h", "1", "--Gamma", "2.6", "--json"])
+        rc = main(["thermo", "--model", str(path), "--json"])
     cap = capsys.readouterr()
-    assert rc == 3 and "not resolved" in cap.err
-    assert json.loads(cap.out)["attractor"] == "not resolved"
+    assert rc == 3 and "multistable" in cap.err
+    rec = json.loads(cap.out)
+    assert rec["attractor"] == "multistable" and rec["mi_per_N"] is None and len(rec["attractors"]) == 2
 
 
 # --- host eigenvalues ------------------------------------------------------------------------

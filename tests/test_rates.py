@@ -11,7 +11,7 @@ import pytest
 import permjax
 from permjax import LMG
 from permjax.dicke.layout import DickeLayout
-from permjax.dicke.rates import _generator, mi_rates, rate_matvec, steady_populations
+from permjax.solvers.rates import _generator, mi_rates, rate_matvec, steady_populations
 
 from bruteforce import collective_spin, lmg_steady_state
 

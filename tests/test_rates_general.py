@@ -11,7 +11,7 @@ import pytest
 import permjax
 from permjax import PIModel, sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z
 from permjax.dicke.layout import DickeLayout
-from permjax.dicke.rates import NonUniqueSteadyState, mi_rates, population_rates, steady_populations
+from permjax.solvers.rates import NonUniqueSteadyState, mi_rates, population_rates, steady_populations
 from permjax.dicke.structure import is_q_conserving
 
 from bruteforce import entropy, one_qubit_state, site_operator, symmetric_steady_state
@@ -146,7 +146,7 @@ def test_is_q_conserving(terms, expected):
 
 
 def test_supports_and_batches():
-    from permjax.dicke.rates import supports
+    from permjax.solvers.rates import supports
 
     assert supports(permjax.LMG(3.0, 0.0, 1.0, 1.0)) and not supports(permjax.LMG(3.0, 0.5, 1.0, 1.0))
     assert supports(permjax.LMG(3.0, jnp.zeros(3), jnp.array([1.0, 2.0, 3.0]), 1.0))

@@ -8,12 +8,12 @@ import pytest
 
 import permjax
 from permjax import LMG
-from permjax.dicke import steady_state
+from permjax.solvers import steady_state
 from permjax.dicke.layout import DickeLayout
 from permjax.dicke.liouvillian import block_trace, liouvillian_h0
-from permjax.dicke.precondition import h0_preconditioner
-from permjax.dicke.rates import steady_populations
-from permjax.dicke.solve import trace_weight
+from permjax.solvers.qconserving import h0_preconditioner
+from permjax.solvers.rates import steady_populations
+from permjax.dicke.liouvillian import trace_weight
 from permjax.dicke.state import mutual_information
 
 import bruteforce as bf
@@ -68,7 +68,7 @@ def test_gmres_matches_bruteforce(N, h):
 
 
 def test_gmres_gradients_and_warm_start():
-    f = lambda G, h: permjax.dicke.mi_finite(8, LMG(3.0, h, G, 1.0), method="gmres", tol=1e-13)
+    f = lambda G, h: permjax.mi_finite(8, LMG(3.0, h, G, 1.0), method="gmres", tol=1e-13)
     gG, gh = jax.grad(f, argnums=(0, 1))(1.68, 0.5)
     e = 1e-5
     assert float(gG) == pytest.approx(float((f(1.68 + e, 0.5) - f(1.68 - e, 0.5)) / (2 * e)), rel=1e-6, abs=1e-9)

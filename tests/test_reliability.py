@@ -82,13 +82,13 @@ def test_figure_out_is_a_file(capsys, tmp_path):
 
 def test_memory_refusal_names_estimate_available_and_largest_N(monkeypatch, capsys):
     monkeypatch.setattr(resources, "_host_available", lambda: int(50e6))
-    assert resources.steady_state_memory(40, "cgls").total > 50e6
+    assert permjax.solvers.memory(40, "cgls").total > 50e6
     with pytest.raises(InsufficientMemoryError, match="largest N that fits is") as e:
         permjax.steady_state(40, MODEL, method="cgls")
     msg = str(e.value)
     assert "50 MB of host memory" in msg and "memory_check=False" in msg
     n_max = int(msg.split("largest N that fits is ")[1].split()[0].rstrip(","))
-    assert resources.steady_state_memory(n_max, "cgls").total <= 50e6 < resources.steady_state_memory(n_max + 1, "cgls").total
+    assert permjax.solvers.memory(n_max, "cgls").total <= 50e6 < permjax.solvers.memory(n_max + 1, "cgls").total
     # the override solves anyway
     assert n_max < 40
     forced = permjax.steady_state(4, MODEL, method="cgls", memory_check=False)
@@ -102,8 +102,8 @@ def test_memory_refusal_names_estimate_available_and_largest_N(monkeypatch, caps
 
 
 def test_sweep_finite_counts_the_points_solved_at_once(monkeypatch):
-    one = resources.steady_state_memory(30, "gmres")
-    eight = resources.steady_state_memory(30, "gmres", batch=8)
+    one = permjax.solvers.memory(30, "gmres")
+    eight = permjax.solvers.memory(30, "gmres", batch=8)
     assert abs(eight.device - 8 * one.device) <= 8 and eight.host == one.host  # arrays per point; one executable
     monkeypatch.setattr(resources, "_host_available", lambda: int(one.total + 2 * one.device))
     grid = permjax.grid(Gamma=np.linspace(1, 2, 8), h=0.5)
@@ -118,9 +118,9 @@ def test_memory_check_on_an_accelerator(monkeypatch):
     monkeypatch.setattr(jax, "default_backend", lambda: "gpu")
     monkeypatch.setattr(resources, "available_memory", lambda backend=None: (int(1e6), int(1e12), "GPU memory"))
     with pytest.raises(InsufficientMemoryError, match="GPU memory"):
-        resources.check_memory(60, "gmres")
+        resources.check_memory(60, permjax.solvers.GMRES().memory)
     monkeypatch.setattr(resources, "available_memory", lambda backend=None: (int(1e12), int(1e12), "GPU memory"))
-    assert resources.check_memory(60, "gmres") is not None
+    assert resources.check_memory(60, permjax.solvers.GMRES().memory) is not None
 
 
 def test_available_memory_reads_meminfo():
@@ -137,7 +137,7 @@ _MEASURE = textwrap.dedent("""
             if line.startswith(key):
                 return int(line.split()[1]) * 1024
     import jax, permjax
-    from permjax.resources import steady_state_memory
+    from permjax.solvers import memory as steady_state_memory
     method, N, h, block = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
     if block == "symmetric":  # the boundary time crystal without local jumps, drive h
         model = permjax.BTC(kappa=1.0, omega=h, gamma_phi=0.0, gamma_down=0.0)
@@ -338,7 +338,7 @@ def test_ground_N_minimum(capsys):
 
 
 def test_ctrl_c_and_sigterm_messages(capsys, monkeypatch):
-    import permjax.dicke as dicke
+    import permjax.solvers as dicke
 
     def interrupt(*a, **k):
         raise KeyboardInterrupt
@@ -395,7 +395,7 @@ def test_maxiter_must_be_an_integer(bad):
 
 
 def test_other_integer_options():
-    from permjax.dicke.rates import steady_populations
+    from permjax.solvers.rates import steady_populations
 
     with pytest.raises(ValueError, match="chunk_size must be an integer"):
         permjax.sweep(permjax.mi_thermo_analytic, {"Gamma": [1.5, 2.0]}, chunk_size=2.5, progress=False)

@@ -1,4 +1,4 @@
-"""Steady-state solvers as objects carrying their options (permjax.dicke.solve)."""
+"""Steady-state solvers as objects carrying their options (permjax.solvers.steady)."""
 
 import warnings
 
@@ -7,7 +7,7 @@ import pytest
 
 import bruteforce as bf
 import permjax
-from permjax.dicke import CGLS, GMRES, SOLVERS, Auto, Direct, JBlock, Rates
+from permjax.solvers import CGLS, GMRES, SOLVERS, Auto, Direct, JBlock, QConserving, Rates
 
 
 def test_solver_objects_carry_their_options_and_agree_with_the_brute_force():
@@ -33,11 +33,11 @@ def test_single_precision_factors_keep_the_float64_answer():
     import bruteforce_pi
 
     ref = bruteforce_pi.mutual_information(bruteforce_pi.steady_state(model, N), N) / N
-    st = permjax.steady_state(N, model, method=GMRES(precision="single"))
+    st = permjax.steady_state(N, model, method=GMRES(preconditioner=QConserving(precision="single")))
     assert float(st.diagnostics.residual) < 1e-11
     assert abs(float(permjax.mutual_information(st)) / N - ref) < 1e-10
     with pytest.raises(ValueError, match="precision"):
-        GMRES(precision="half")
+        QConserving(precision="half")
 
 
 def test_auto_is_the_rule_and_names_map_to_objects():
@@ -69,8 +69,8 @@ def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
     halving the residual (not at maxiter), and Auto retries with a doubled Krylov basis (then,
     by its rule, the sparse LU), whose state is the one CGLS reaches (the operator itself is
     checked against 2^N brute force elsewhere)."""
-    from permjax.dicke.fast import STALL_RESTARTS
-    from permjax.dicke.solve import ConvergenceError, default_maxiter
+    from permjax.solvers.gmres import STALL_RESTARTS
+    from permjax.solvers.steady import ConvergenceError, default_maxiter
     from permjax.dicke.layout import DickeLayout
     from permjax.models.zoo import XYZ
 
@@ -89,7 +89,7 @@ def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
     np.testing.assert_allclose(np.asarray(auto.blocks), np.asarray(ref.blocks), atol=1e-10)
     # the rule: a doubled basis up to FALLBACK_MAX_RESTART, then the J-conserving preconditioner,
     # then the sparse LU up to DIRECT_FALLBACK_MAX_N
-    from permjax.dicke.solve import DIRECT_FALLBACK_MAX_N, FALLBACK_MAX_RESTART
+    from permjax.solvers.auto import DIRECT_FALLBACK_MAX_N, FALLBACK_MAX_RESTART
 
     assert Auto().fallback(N, GMRES(restart=20)).restart == 40
     assert isinstance(Auto().fallback(N, GMRES(restart=FALLBACK_MAX_RESTART)), JBlock)
@@ -164,16 +164,16 @@ def test_jblock_holds_the_hamiltonian_where_the_q_conserving_part_fails():
 def test_a_fallback_that_does_not_fit_in_memory_is_not_tried(monkeypatch):
     """Auto checks the memory of each retry: one that does not fit is skipped with a warning and
     the stalled solve is returned flagged (here the J-block retry is made to not fit)."""
-    import permjax.dicke.solve as solve
+    import permjax.solvers.steady as solve
     from permjax.models.zoo import XYZ
     from permjax.resources import InsufficientMemoryError
 
     real = solve.check_memory
 
-    def check(N, method, **kw):
-        if method == "jblock":
+    def check(N, memory, **kw):
+        if "jblock" in kw.get("what", ""):
             raise InsufficientMemoryError("estimated 9.0 GB, 1.0 GB available")
-        return real(N, method, **kw)
+        return real(N, memory, **kw)
 
     monkeypatch.setattr(solve, "check_memory", check)
     monkeypatch.setattr(Auto, "fallback", lambda self, N, failed, block="all": JBlock() if isinstance(failed, GMRES) else None)

@@ -12,7 +12,7 @@ import scipy.linalg
 
 import permjax
 from permjax import LMG
-from permjax.dicke.spectrum import spectrum
+from permjax.timedomain.spectrum import spectrum
 
 import lindblad_reference as ref
 

@@ -304,7 +304,7 @@ def test_finite_sweep_auto_picks_the_solver_from_the_batch():
         assert res.solver == "rates" and res.method == "vmap" and res.to_json()["solver"] == "rates"
         np.testing.assert_allclose(res.outputs["mi"], ref, rtol=0, atol=1e-12)
     # any h ≠ 0: CGLS below N = 20, preconditioned GMRES from there (compiled once per sweep)
-    from permjax.dicke.solve import batch_method
+    from permjax.solvers.steady import batch_method
 
     assert batch_method(5, permjax.grid(h=[0.0, 0.1]).h) == "cgls"
     assert batch_method(20, permjax.grid(h=[0.0, 0.1]).h) == "gmres"

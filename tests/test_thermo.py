@@ -13,7 +13,7 @@ from scipy.integrate import solve_ivp
 
 import permjax
 from permjax import LMG
-from permjax.attractor import FIXED_POINT, LIMIT_CYCLE, NOT_RESOLVED
+from permjax.meanfield import FIXED_POINT, LIMIT_CYCLE, NOT_RESOLVED
 from permjax.cli import main
 
 BATCH = 64
@@ -223,27 +223,65 @@ def test_vmap_over_64_gammas_equals_single_calls():
     np.testing.assert_allclose(np.asarray(direct.mi).ravel(), np.asarray(res.mi), rtol=0, atol=1e-12)
 
 
-# --- a chaotic attractor: flagged, warned, NaN derivative ----------------------------------------
+# --- a chaotic attractor: an ergodic average with an error bar, NaN derivative ----------------
 
 
-def test_chaotic_attractor_is_not_resolved_and_says_so():
+@pytest.fixture(scope="module")
+def chaotic_reference():
+    """A long plain average (scipy DOP853, t ∈ [1000, 9000]/γ) at J = 3, h = 1, Γ = 2.6 and
+    the standard error of its 40 blocks (each 200/γ, many correlation times: independent)."""
+    t = np.linspace(1000, 9000, 800_001)
+    sol = solve_ivp(_drift, (0, 9000), [0.1, 0.0, 0.99], args=(3.0, 1.0, 2.6, 1.0), method="DOP853", rtol=1e-9,
+                    atol=1e-11, t_eval=t)
+    m = sol.y.T[:-1]
+    x = np.linalg.norm(m, axis=1)
+    b = -sum(q * np.log(q) for q in ((1 + x) / 2, (1 - x) / 2))
+    value = lambda mm, bb: _b(float(np.linalg.norm(mm.mean(0)))) - bb.mean()
+    blocks = [value(mm, bb) for mm, bb in zip(np.split(m, 40), np.split(b, 40))]
+    return value(m, b), np.std(blocks, ddof=1) / math.sqrt(40)
+
+
+def test_chaotic_attractor_is_an_ergodic_average_with_an_error_bar(chaotic_reference):
     """J = 3, h = 1, Γ = 2.6: a chaotic attractor (largest Lyapunov exponent ≈ 0.08 γ)."""
     model = LMG(3.0, 1.0, 2.6, 1.0)
-    with pytest.warns(RuntimeWarning, match="not resolved"):
+    with pytest.warns(RuntimeWarning, match="chaotic"):
         res = permjax.mi_thermo(model)
         jax.block_until_ready(res.mi)
-    assert int(res.kind) == NOT_RESOLVED and not bool(res.converged) and not res.has_period
-    assert math.isnan(float(res.period))
-    # the smooth-window fallback against a long plain average (scipy, 4000/γ)
-    t = np.linspace(1000, 5000, 400_001)
-    sol = solve_ivp(_drift, (0, 5000), [0.1, 0.0, 0.99], args=(3.0, 1.0, 2.6, 1.0), method="DOP853", rtol=1e-9, atol=1e-11, t_eval=t)
-    m = sol.y.T
-    ref = _b(float(np.linalg.norm(m.mean(0)))) - np.mean([_b(float(x)) for x in np.linalg.norm(m, axis=1)])
-    assert abs(float(res.mi) - ref) < 0.02 * ref
+    assert res.kind_name == "chaotic" and bool(res.converged) and not res.has_period
+    assert math.isnan(float(res.period)) and 0.04 < float(res.lyapunov) < 0.12
+    ref, ref_err = chaotic_reference
+    err = float(res.mi_err)
+    assert 0 < err < 0.01 * ref
+    assert abs(float(res.mi) - ref) < 4 * math.hypot(err, ref_err)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         g = np.asarray(grad_mi(jnp.array([3.0, 1.0, 2.6, 1.0])))
     assert np.all(np.isnan(g))
+
+
+@pytest.mark.slow
+def test_chaotic_error_bar_shrinks_as_the_window_grows():
+    """The jackknife error of the ergodic average against its window, for 16 independent starts on
+    the attractor (one stacked solve, ``ergodic_average``): honest (the starts' estimates scatter by
+    about the reported error) and shrinking like T^(−1/2) once the window is many correlation
+    times long (T = 4000 → 16000: ×2; averaging 16 errors leaves ~5% noise on each mean)."""
+    from permjax.meanfield.attractors import ergodic_average, ergodic_estimate, relax
+    from permjax.meanfield.drift import drift_polynomial
+    from permjax.meanfield.thermo import ThermoOptions
+
+    f = drift_polynomial(LMG(3.0, 1.0, 2.6, 1.0))
+    x = np.random.default_rng(1).normal(size=(16, 3))
+    _, ms, ok = relax(f, 1.0, jnp.asarray(0.8 * x / np.linalg.norm(x, axis=1, keepdims=True)), ThermoOptions())
+    assert bool(ok)
+    errs = []
+    for T in (4000.0, 16000.0):
+        xb, sb, lyap, ok = ergodic_average(f, ms[-1], jnp.ones(16, bool), 1.0, 2, ThermoOptions(t_ergodic=T))
+        value, err, *_, stationary = jax.vmap(lambda a, b: ergodic_estimate(jnp.eye(3), a, b, 2))(xb, sb)
+        assert bool(ok) and np.all(np.asarray(stationary)) and np.all(np.asarray(lyap) > 0.04)
+        errs.append(float(np.mean(err)))
+        assert 0.5 < np.std(np.asarray(value), ddof=1) / errs[-1] < 2.0
+    exponent = math.log(errs[1] / errs[0]) / math.log(4.0)
+    assert -0.75 < exponent < -0.3, (errs, exponent)
 
 
 # --- bad input ---------------------------------------------------------------------------------

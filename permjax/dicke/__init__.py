@@ -1,4 +1,4 @@
-"""Finite N: Dicke-basis J-blocks, the Liouvillian and the steady state (SPEC §3)."""
+"""Finite N: the Dicke basis (J-blocks), the Liouvillian on it, states and their entropies (SPEC §3)."""
 
 from .layout import DickeLayout
 from .liouvillian import (
@@ -9,32 +9,18 @@ from .liouvillian import (
     liouvillian_h0,
     liouvillian_mixing,
 )
-from .solve import (CGLS, GMRES, SOLVERS, Auto, ConvergenceError, Direct, JBlock, KrylovResult, Rates, Solver, mi_finite,
-                    steady_state)
 from .state import DickeState, Diagnostics, magnetization, mutual_information, total_entropy
 
 __all__ = [
     "DickeLayout",
     "DickeState",
     "Diagnostics",
-    "ConvergenceError",
-    "KrylovResult",
-    "Solver",
-    "CGLS",
-    "GMRES",
-    "Direct",
-    "JBlock",
-    "Rates",
-    "Auto",
-    "SOLVERS",
     "liouvillian",
     "liouvillian_adjoint",
     "liouvillian_h0",
     "liouvillian_field",
     "liouvillian_conserving",
     "liouvillian_mixing",
-    "steady_state",
-    "mi_finite",
     "mutual_information",
     "magnetization",
     "total_entropy",

@@ -25,7 +25,7 @@ import math
 
 import numpy as np
 
-from ..model import validate_N
+from ..models.families import validate_N
 
 
 @dataclasses.dataclass(frozen=True)

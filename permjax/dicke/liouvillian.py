@@ -398,3 +398,15 @@ def block_trace(rho, layout: DickeLayout):
     return jnp.sum(d * jnp.asarray(layout.mask, dtype=d.real.dtype), axis=(-2, -1))
 
 
+
+
+def trace_weight(layout: DickeLayout):
+    """w = 1_valid / Σ_J(2J+1): the maximally mixed block-diagonal matrix, Tr w = 1 — the
+    right-hand side of the augmented steady-state system A ρ = L ρ + w Tr ρ = w."""
+    eye = np.eye(layout.n_M)[None] * layout.mask[:, :, None]
+    return jnp.asarray(eye / eye.sum(), dtype=jnp.complex128)
+
+
+def layout_grids(layout: DickeLayout):
+    """(w, valid): the trace weight and the mask of valid entries (|M|, |M′| ≤ J), complex128."""
+    return trace_weight(layout), jnp.asarray(layout.block_mask, dtype=jnp.complex128)

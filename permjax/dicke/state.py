@@ -31,6 +31,8 @@ class Diagnostics(eqx.Module):
         trace: Σ_J Tr ρ_J (1 up to round-off).
         hermiticity_error: max |ρ − ρ†| over all blocks.
         min_eigenvalue: smallest eigenvalue of any block ρ_J (≥ −round-off for a state).
+        status: why the solver stopped (``permjax.solvers.base.Status``: 0 successful, 1 out of
+            iterations, 2 stagnated, 3 a direct solve's breakdown).
     """
 
     residual: jax.Array
@@ -39,6 +41,7 @@ class Diagnostics(eqx.Module):
     trace: jax.Array
     hermiticity_error: jax.Array
     min_eigenvalue: jax.Array
+    status: jax.Array
 
     def __repr__(self) -> str:
         if any(isinstance(getattr(self, k), jax.core.Tracer) for k in ("residual", "converged")):
@@ -47,7 +50,7 @@ class Diagnostics(eqx.Module):
 
     def as_dict(self) -> dict:
         out = {}
-        for k in ("residual", "iterations", "converged", "trace", "hermiticity_error", "min_eigenvalue"):
+        for k in ("residual", "iterations", "converged", "trace", "hermiticity_error", "min_eigenvalue", "status"):
             v = np.asarray(getattr(self, k))
             out[k] = v.item() if v.ndim == 0 else v.tolist()
         return out
@@ -78,19 +81,6 @@ class DickeState(eqx.Module):
         if self.is_diagonal:
             return self.blocks
         return jnp.real(jnp.diagonal(self.blocks, axis1=-2, axis2=-1))
-
-    def to_qutip(self):
-        """piqs's block-diagonal Dicke-basis ``qutip.Qobj`` (``permjax.interop.to_qutip``)."""
-        from ..interop import to_qutip
-
-        return to_qutip(self)
-
-    @classmethod
-    def from_qutip(cls, rho, N: int | None = None) -> "DickeState":
-        """From piqs's Dicke-basis density matrix (``permjax.interop.from_qutip``)."""
-        from ..interop import from_qutip
-
-        return from_qutip(rho, N)
 
 
 def _batch_ndim(state: DickeState) -> int:
@@ -147,11 +137,12 @@ def mutual_information(state: DickeState):
     return state.N * binary_entropy(bloch_norm(m)) - total_entropy(state)
 
 
-def block_diagnostics(blocks, residual, iterations, converged, layout: DickeLayout) -> Diagnostics:
-    """Trace, Hermiticity error and smallest block eigenvalue of a solved full state."""
+def block_diagnostics(blocks, residual, iterations, status, layout: DickeLayout) -> Diagnostics:
+    """Trace, Hermiticity error and smallest block eigenvalue of a solved full state; converged
+    where the solver's ``status`` is 0 (successful)."""
     trace = jnp.real(jnp.sum(jnp.trace(blocks, axis1=-2, axis2=-1), axis=-1))
     herm = jnp.max(jnp.abs(blocks - jnp.conj(jnp.swapaxes(blocks, -1, -2))), axis=(-3, -2, -1))
     # padding rows/cols are zero and decoupled: lift them to eigenvalue 1 so they do not count
     pad = jnp.asarray(np.eye(layout.n_M)[None] * (~layout.mask)[:, :, None])
     w = linalg.eigvalsh(hermitian_part(blocks) / trace[..., None, None, None] + pad)
-    return Diagnostics(residual, iterations, converged, trace, herm, jnp.min(w, axis=(-2, -1)))
+    return Diagnostics(residual, iterations, status == 0, trace, herm, jnp.min(w, axis=(-2, -1)), status)

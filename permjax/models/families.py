@@ -17,6 +17,7 @@ points is one point with array leaves. Define a family with the ``family`` decor
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import math
 import numbers
@@ -32,9 +33,37 @@ from .pimodel import PIModel, _coefficient, is_concrete
 _DOMAINS = {">=0": (0.0, False, ">= 0"), ">0": (0.0, True, "> 0")}
 
 
+@dataclasses.dataclass(frozen=True)
+class Parameter:
+    """One parameter of a family, declared once as a class attribute::
+
+        class Laser(Family):
+            w = Parameter(0.3, domain=">=0", bounds=(0.01, 1.0), help="repumping rate w", optimize=True)
+
+    Attributes:
+        default: its default value (``None``: it must be given).
+        domain: ``">=0"`` or ``">0"`` for a parameter that must be non-negative / positive.
+        bounds: default search box ``(lo, hi)`` for ``maximize`` and the CLI.
+        help: a one-line description.
+        optimize: whether ``maximize`` optimises it when ``over`` is not given.
+    """
+
+    default: float | None = None
+    domain: str | None = None
+    bounds: tuple | None = None
+    help: str = ""
+    optimize: bool = False
+
+    def __post_init__(self):
+        if self.domain is not None and self.domain not in _DOMAINS:
+            raise ValueError(f"Parameter domain must be one of {sorted(_DOMAINS)}, got {self.domain!r}")
+        if self.bounds is not None and len(self.bounds) != 2:
+            raise ValueError(f"Parameter bounds must be (lo, hi), got {self.bounds!r}")
+
+
 class Family(eqx.Module):
-    """Base class of family points. Subclasses declare fields (one per parameter) and the
-    class attributes below, and implement ``to_model``.
+    """Base class of family points. Subclasses declare one ``Parameter`` per parameter (in order)
+    and implement ``to_model``; the class-level tables below are built from them.
 
     Attributes (class level):
         NAME: the family's name (model files, CLI).
@@ -53,6 +82,22 @@ class Family(eqx.Module):
     BOUNDS: ClassVar[dict] = {}
     OPTIMIZE: ClassVar[tuple] = ()
     HELP: ClassVar[dict] = {}
+
+    def __init_subclass__(cls, **kwargs):
+        params = {k: v for k, v in vars(cls).items() if isinstance(v, Parameter)}
+        if params:
+            annotations = dict(cls.__dict__.get("__annotations__", {}))
+            for k in params:
+                delattr(cls, k)
+                annotations[k] = jax.Array
+            cls.__annotations__ = annotations
+            cls.PARAMETERS = tuple(params)
+            cls.DEFAULTS = {k: float(p.default) for k, p in params.items() if p.default is not None}
+            cls.DOMAIN = {k: p.domain for k, p in params.items() if p.domain is not None}
+            cls.BOUNDS = {k: tuple(float(x) for x in p.bounds) for k, p in params.items() if p.bounds is not None}
+            cls.HELP = {k: p.help for k, p in params.items() if p.help}
+            cls.OPTIMIZE = tuple(k for k, p in params.items() if p.optimize)
+        super().__init_subclass__(**kwargs)
 
     def __init__(self, *args, **kwargs):
         names = type(self).PARAMETERS

@@ -123,6 +123,11 @@ class LocalJump(eqx.Module):
 HamiltonianTerm = Union[OneBody, TwoBody]
 
 
+def coefficient(term):
+    """A term's real coefficient leaf: c of a Hamiltonian term, the rate of a jump."""
+    return term.rate if isinstance(term, (CollectiveJump, LocalJump)) else term.c
+
+
 def _as_term(kind: str, k: int, term, d: int):
     where = f"{kind} term {k}"
     if isinstance(term, (OneBody, TwoBody, CollectiveJump, LocalJump)):
@@ -199,6 +204,23 @@ class PIModel(eqx.Module):
 
     def to_model(self) -> "PIModel":
         return self
+
+    @property
+    def terms(self) -> tuple:
+        """Every term, in the order Hamiltonian, collective, local."""
+        return self.hamiltonian + self.collective + self.local
+
+    @property
+    def structure(self) -> tuple:
+        """Each term's type and operators (hashable): what is fixed when coefficients are traced."""
+        return tuple((type(t), tuple(getattr(t, f) for f in ("A", "B", "L") if hasattr(t, f))) for t in self.terms)
+
+    def coefficients(self) -> jax.Array:
+        """The coefficient vector (…, T) in ``terms`` order: c of Hamiltonian terms, rates of jumps."""
+        shape = self.shape
+        if not self.terms:
+            return jnp.zeros(shape + (0,))
+        return jnp.stack([jnp.broadcast_to(jnp.asarray(coefficient(t), jnp.float64), shape) for t in self.terms], axis=-1)
 
     @property
     def has_local(self) -> bool:

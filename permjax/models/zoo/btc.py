@@ -12,9 +12,8 @@ lim I_M/N = 0. In terms of Eq. 1 (SPEC §6): one-body ω σ_x/2, collective κ w
 
 from __future__ import annotations
 
-import jax
 
-from ..families import Family
+from ..families import Family, Parameter
 from ..operators import sigma_minus, sigma_x, sigma_z
 from ..pimodel import PIModel
 
@@ -22,22 +21,12 @@ from ..pimodel import PIModel
 class BTC(Family):
     """Boundary time crystal (κ, ω, γ_φ, γ_↓); a pytree of four differentiable leaves."""
 
-    kappa: jax.Array
-    omega: jax.Array
-    gamma_phi: jax.Array
-    gamma_down: jax.Array
+    kappa = Parameter(1.0, domain=">=0", bounds=(0.1, 4.0), help="collective decay κ >= 0 of D[J_-]/N")
+    omega = Parameter(2.0, bounds=(0.0, 4.0), help="drive ω of ω J_x")
+    gamma_phi = Parameter(0.05, domain=">=0", bounds=(0.0, 1.0), help="local dephasing γ_φ >= 0 of D[σ_z]")
+    gamma_down = Parameter(0.05, domain=">=0", bounds=(0.0, 1.0), help="local decay γ_↓ >= 0 of D[σ_-]")
 
-    NAME = "BTC"
-    PARAMETERS = ("kappa", "omega", "gamma_phi", "gamma_down")
-    DEFAULTS = {"kappa": 1.0, "omega": 2.0, "gamma_phi": 0.05, "gamma_down": 0.05}
-    DOMAIN = {"kappa": ">=0", "gamma_phi": ">=0", "gamma_down": ">=0"}
-    BOUNDS = {"kappa": (0.1, 4.0), "omega": (0.0, 4.0), "gamma_phi": (0.0, 1.0), "gamma_down": (0.0, 1.0)}
-    HELP = {
-        "kappa": "collective decay κ >= 0 of D[J_-]/N",
-        "omega": "drive ω of ω J_x",
-        "gamma_phi": "local dephasing γ_φ >= 0 of D[σ_z]",
-        "gamma_down": "local decay γ_↓ >= 0 of D[σ_-]",
-    }
+    NAME = 'BTC'
 
     def to_model(self) -> PIModel:
         return PIModel(

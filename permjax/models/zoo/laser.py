@@ -24,7 +24,7 @@ import jax
 import jax.numpy as jnp
 
 from ...entropy import binary_entropy
-from ..families import Family
+from ..families import Family, Parameter
 from ..operators import sigma_minus, sigma_plus, sigma_z
 from ..pimodel import PIModel
 
@@ -32,26 +32,14 @@ from ..pimodel import PIModel
 class SuperradiantLaser(Family):
     """Superradiant laser (ω, Γ_c, w, γ, γ_φ); a pytree of five differentiable leaves."""
 
-    omega: jax.Array
-    Gamma_c: jax.Array
-    w: jax.Array
-    gamma: jax.Array
-    gamma_phi: jax.Array
+    omega = Parameter(0.0, bounds=(0.0, 2.0), help="detuning ω of ω J_z")
+    Gamma_c = Parameter(1.0, domain=">=0", bounds=(0.1, 4.0),
+                      help="collective decay Γ_c >= 0 of D[J_-]/N (N times the literature's Γ_C)")
+    w = Parameter(0.3, domain=">=0", bounds=(0.01, 1.0), help="incoherent repumping w >= 0 of D[σ_+]", optimize=True)
+    gamma = Parameter(0.0, domain=">=0", bounds=(0.0, 0.5), help="spontaneous emission γ >= 0 of D[σ_-]")
+    gamma_phi = Parameter(0.0, domain=">=0", bounds=(0.0, 0.5), help="local dephasing γ_φ >= 0 of D[σ_z]")
 
-    NAME = "laser"
-    PARAMETERS = ("omega", "Gamma_c", "w", "gamma", "gamma_phi")
-    DEFAULTS = {"omega": 0.0, "Gamma_c": 1.0, "w": 0.3, "gamma": 0.0, "gamma_phi": 0.0}
-    DOMAIN = {"Gamma_c": ">=0", "w": ">=0", "gamma": ">=0", "gamma_phi": ">=0"}
-    BOUNDS = {"omega": (0.0, 2.0), "Gamma_c": (0.1, 4.0), "w": (0.01, 1.0), "gamma": (0.0, 0.5),
-              "gamma_phi": (0.0, 0.5)}
-    OPTIMIZE = ("w",)
-    HELP = {
-        "omega": "detuning ω of ω J_z",
-        "Gamma_c": "collective decay Γ_c >= 0 of D[J_-]/N (N times the literature's Γ_C)",
-        "w": "incoherent repumping w >= 0 of D[σ_+]",
-        "gamma": "spontaneous emission γ >= 0 of D[σ_-]",
-        "gamma_phi": "local dephasing γ_φ >= 0 of D[σ_z]",
-    }
+    NAME = 'laser'
 
     def to_model(self) -> PIModel:
         return PIModel(

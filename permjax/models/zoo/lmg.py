@@ -12,7 +12,7 @@ import jax
 import jax.numpy as jnp
 
 from ...entropy import binary_entropy
-from ..families import Family
+from ..families import Family, Parameter
 from ..operators import sigma_minus, sigma_plus, sigma_x, sigma_y
 from ..pimodel import PIModel, is_concrete
 
@@ -33,23 +33,13 @@ class LMG(Family):
         gamma: local pumping rate γ > 0.
     """
 
-    J: jax.Array
-    h: jax.Array
-    Gamma: jax.Array
-    gamma: jax.Array
+    J = Parameter(3.0, bounds=(0.5, 6.0), help="exchange coupling 𝒥, in units of γ")
+    h = Parameter(0.5, bounds=(0.0, 2.0), help="transverse field h, in units of γ")
+    Gamma = Parameter(1.68, domain=">=0", bounds=(1.0, 4.0), help="collective decay Γ >= 0, in units of γ",
+                      optimize=True)
+    gamma = Parameter(1.0, domain=">0", bounds=(0.25, 4.0), help="local pumping γ > 0 (the unit of rates)")
 
-    NAME = "LMG"
-    PARAMETERS = ("J", "h", "Gamma", "gamma")
-    DEFAULTS = {"J": 3.0, "h": 0.5, "Gamma": 1.68, "gamma": 1.0}
-    DOMAIN = {"Gamma": ">=0", "gamma": ">0"}
-    BOUNDS = {"J": (0.5, 6.0), "h": (0.0, 2.0), "Gamma": (1.0, 4.0), "gamma": (0.25, 4.0)}
-    OPTIMIZE = ("Gamma",)
-    HELP = {
-        "J": "exchange coupling 𝒥, in units of γ",
-        "h": "transverse field h, in units of γ",
-        "Gamma": "collective decay Γ >= 0, in units of γ",
-        "gamma": "local pumping γ > 0 (the unit of rates)",
-    }
+    NAME = 'LMG'
 
     def to_model(self) -> PIModel:
         return PIModel(

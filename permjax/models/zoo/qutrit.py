@@ -17,10 +17,9 @@ from __future__ import annotations
 
 import math
 
-import jax
 import numpy as np
 
-from ..families import Family
+from ..families import Family, Parameter
 from ..pimodel import PIModel
 
 s_plus = math.sqrt(2.0) * np.diag([1.0, 1.0], 1).astype(np.complex128)  # |+1⟩⟨0| + |0⟩⟨−1|, times √2
@@ -35,22 +34,12 @@ for _m in (s_plus, s_minus, s_x, s_y, s_z):
 class SpinOneLMG(Family):
     """Spin-1 LMG parameters (𝒥, h, Γ, γ); a pytree of four differentiable leaves."""
 
-    J: jax.Array
-    h: jax.Array
-    Gamma: jax.Array
-    gamma: jax.Array
+    J = Parameter(3.0, bounds=(0.5, 6.0), help="exchange coupling 𝒥 of (S_x² + S_y²)/N")
+    h = Parameter(0.0, bounds=(0.0, 2.0), help="transverse field h of h S_x")
+    Gamma = Parameter(2.0, domain=">=0", bounds=(0.5, 6.0), help="collective decay Γ >= 0 of D[S_-]/N")
+    gamma = Parameter(1.0, domain=">0", bounds=(0.25, 4.0), help="local pumping γ > 0 of D[s_+]")
 
-    NAME = "spin1_lmg"
-    PARAMETERS = ("J", "h", "Gamma", "gamma")
-    DEFAULTS = {"J": 3.0, "h": 0.0, "Gamma": 2.0, "gamma": 1.0}
-    DOMAIN = {"Gamma": ">=0", "gamma": ">0"}
-    BOUNDS = {"J": (0.5, 6.0), "h": (0.0, 2.0), "Gamma": (0.5, 6.0), "gamma": (0.25, 4.0)}
-    HELP = {
-        "J": "exchange coupling 𝒥 of (S_x² + S_y²)/N",
-        "h": "transverse field h of h S_x",
-        "Gamma": "collective decay Γ >= 0 of D[S_-]/N",
-        "gamma": "local pumping γ > 0 of D[s_+]",
-    }
+    NAME = 'spin1_lmg'
 
     def to_model(self) -> PIModel:
         return PIModel(

@@ -13,9 +13,8 @@ the fixed point m = (0, 0, −1), lim I_M/N = 0. In terms of Eq. 1 (SPEC §6): t
 
 from __future__ import annotations
 
-import jax
 
-from ..families import Family
+from ..families import Family, Parameter
 from ..operators import sigma_minus, sigma_x, sigma_y, sigma_z
 from ..pimodel import PIModel
 
@@ -23,22 +22,12 @@ from ..pimodel import PIModel
 class XYZ(Family):
     """All-to-all XYZ parameters (J_x, J_y, J_z, γ); a pytree of four differentiable leaves."""
 
-    Jx: jax.Array
-    Jy: jax.Array
-    Jz: jax.Array
-    gamma: jax.Array
+    Jx = Parameter(1.0, bounds=(-3.0, 3.0), help="coupling J_x of S_x²/N")
+    Jy = Parameter(0.0, bounds=(-3.0, 3.0), help="coupling J_y of S_y²/N")
+    Jz = Parameter(-1.0, bounds=(-3.0, 3.0), help="coupling J_z of S_z²/N")
+    gamma = Parameter(0.2, domain=">0", bounds=(0.05, 2.0), help="local decay γ > 0 of D[σ_-]")
 
-    NAME = "XYZ"
-    PARAMETERS = ("Jx", "Jy", "Jz", "gamma")
-    DEFAULTS = {"Jx": 1.0, "Jy": 0.0, "Jz": -1.0, "gamma": 0.2}
-    DOMAIN = {"gamma": ">0"}
-    BOUNDS = {"Jx": (-3.0, 3.0), "Jy": (-3.0, 3.0), "Jz": (-3.0, 3.0), "gamma": (0.05, 2.0)}
-    HELP = {
-        "Jx": "coupling J_x of S_x²/N",
-        "Jy": "coupling J_y of S_y²/N",
-        "Jz": "coupling J_z of S_z²/N",
-        "gamma": "local decay γ > 0 of D[σ_-]",
-    }
+    NAME = 'XYZ'
 
     def to_model(self) -> PIModel:
         return PIModel(

@@ -26,20 +26,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..model import LMG, validate_N
+from ..models.families import validate_N
 from ..models import as_model
-from .initial import NAMED, dicke_state_blocks, product_state_blocks
-from .layout import DickeLayout
-from .liouvillian import liouvillian
-from .state import DickeState, magnetization, mutual_information
+from ..dicke.initial import NAMED, dicke_state_blocks, product_state_blocks
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import liouvillian
+from ..dicke.state import DickeState, magnetization, mutual_information
 
 SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
 
 
 def dicke_model(model):
-    """The model in the form the Dicke-basis Liouvillian takes (a family point or a PIModel)."""
-    if isinstance(model, LMG):
-        return model
+    """The model as the Dicke-basis Liouvillian takes it: a ``PIModel`` (from a family point too)."""
     return as_model(model)
 
 

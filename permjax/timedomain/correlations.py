@@ -30,12 +30,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ..model import validate_N
+from ..models.families import validate_N
 from ..models import operators as ops
 from ..models.qubit import collective_components
-from .dynamics import _check_times, dicke_model, propagate, _to_complex
-from .layout import DickeLayout
-from .liouvillian import block_trace
+from .evolve import _check_times, dicke_model, propagate, _to_complex
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import block_trace
 
 #: collective operators by name: the single-unit matrix a with A_tot = Σ_i a^(i)
 NAMED_OPERATORS = {"J+": ops.sigma_plus, "J-": ops.sigma_minus, "Jx": ops.sigma_x / 2, "Jy": ops.sigma_y / 2,
@@ -95,7 +95,7 @@ class Correlation(eqx.Module):
 
 
 def _steady_blocks(N, model, steady):
-    from .solve import steady_state
+    from ..solvers import steady_state
 
     st = steady if steady is not None else steady_state(N, model, method="gmres" if N >= 20 else "cgls")
     b = jnp.asarray(st.blocks)
@@ -147,11 +147,12 @@ class PowerSpectrum(eqx.Module):
     residuals: np.ndarray
 
 
-def power_spectrum(N, model, A, omegas, *, B=None, steady=None, tol: float = 1e-10,
-                   maxiter: int = 3000) -> PowerSpectrum:
+def power_spectrum(N, model, A, omegas, *, B=None, steady=None, method=None) -> PowerSpectrum:
     """S(ω) = −2 Re Tr[A_tot (L − iω)⁻¹ (B_tot ρ_ss − ⟨B⟩ρ_ss)], B = A† by default (module
-    docstring; QuTiP's sign convention), by one preconditioned GMRES solve per ω."""
-    from .spectrum import _build_preconditioner, _shifted_solve
+    docstring; QuTiP's sign convention), by one solve per ω with ``method`` (default
+    ``GMRES(tol=1e-10, maxiter=3000)``, the steady-state solvers' contract)."""
+    from ..solvers import GMRES
+    from .spectrum import ShiftedSolves
 
     N = validate_N(N, minimum=2)
     a = single_unit_matrix(A)
@@ -166,19 +167,19 @@ def power_spectrum(N, model, A, omegas, *, B=None, steady=None, tol: float = 1e-
     rho = _steady_blocks(N, mdl, steady)
     X = collective_left(b, rho, lay)
     X = X - block_trace(X, lay) * rho
-    P = _build_preconditioner(mdl, 0.0, N=N)
+    method = GMRES(tol=1e-10, maxiter=3000) if method is None else method
+    solves = ShiftedSolves(mdl, N, method, method.maxiter or 3000)
     Xf = lay.pack(X)
-    out, its, ress = [], [], []
+    out = []
     for w in omegas:
-        Y, it, r = _shifted_solve(mdl, P, Xf, 1j * w, N=N, tol=float(tol), maxiter=int(maxiter))
+        Y = solves(Xf, 1j * w)
         out.append(-2.0 * float(jnp.real(collective_expectation(a, lay.unpack(Y), lay))))
-        its.append(int(it))
-        ress.append(float(r))
-    ress = np.asarray(ress)
+    ress = np.asarray(solves.residuals)
+    tol = method.tol
     if np.any(ress > 10 * tol):
-        raise RuntimeError(f"power_spectrum(N={N}): GMRES missed tol={tol} at "
+        raise RuntimeError(f"power_spectrum(N={N}): the solves missed tol={tol} at "
                            f"ω = {omegas[ress > 10 * tol][:3]} (residual {ress.max():.2e}); raise maxiter")
-    return PowerSpectrum(omegas, np.asarray(out), np.asarray(its), ress)
+    return PowerSpectrum(omegas, np.asarray(out), np.asarray(solves.iterations), ress)
 
 
 def spectrum_from_correlation(taus, g, g_inf, omegas) -> np.ndarray:

@@ -29,8 +29,9 @@ B is nonsingular iff the populations p of W's steady state have p_k ≠ 0, and w
 when p_k is large), and the rank-two difference to W + w 1ᵀ is restored by the Woodbury
 identity. The state k is chosen as the largest entry of the resolvent (εs − W)⁻¹ w, ε = 10⁻⁶
 (sector 0 factorised once more with that shift: positive, concentrated where W's steady state
-is). The transposed operator (adjoint solves of reverse-mode differentiation) is factorised
-by the same code with the roles of the blocks exchanged.
+is). The transposed operator (adjoint solves of reverse-mode differentiation) reuses the same
+factors: M = L̃Ũ gives Mᵀ = ŨᵀL̃ᵀ, solved by a forward and a backward sweep over the layers with
+S_ℓ⁻ᵀ (``_solve_group_transposed``); only the 2×2 Woodbury correction is recomputed.
 """
 
 from __future__ import annotations
@@ -41,8 +42,9 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import linalg
-from .layout import DickeLayout
-from .liouvillian import DickeLiouvillian, dicke_liouvillian
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import DickeLiouvillian, dicke_liouvillian, trace_weight
+from .base import Preconditioner
 
 #: resolvent shift (relative to the largest outflow rate) of the pin-state search
 PIN_RESOLVENT_SHIFT = 1e-6
@@ -204,26 +206,66 @@ def _solve_group(f: GroupFactor, R):
 
 
 
+def _solve_group_transposed(f: GroupFactor, R):
+    """Solve the transposed systems Mᵀ x = r with M's factors: M = L̃Ũ (L̃: diagonal S_ℓ, below it
+    T_ℓ = lower; Ũ: unit diagonal, above it S_ℓ⁻¹E_ℓ, E_ℓ = upper), so Mᵀ = Ũᵀ L̃ᵀ:
+    y_ℓ = r_ℓ − E_{ℓ−1}ᵀ S_{ℓ−1}⁻ᵀ y_{ℓ−1} forward, then x_ℓ = S_ℓ⁻ᵀ (y_ℓ − T_{ℓ+1}ᵀ x_{ℓ+1}) backward."""
+    SinvT = jnp.swapaxes(f.Sinv, -1, -2)
+    up_prev = tuple(jnp.concatenate([jnp.zeros_like(u[:1]), u[:-1]], 0) for u in _tri_transpose(f.upper))
+    lo_next = tuple(jnp.concatenate([l[1:], jnp.zeros_like(l[:1])], 0) for l in _tri_transpose(f.lower))
+
+    def fwd(w_prev, inp):
+        SiT, up, r = inp
+        y = r - _tri_vec(up, w_prev)
+        return jnp.einsum("qij,rqj->rqi", SiT, y), y
+
+    _, Y = jax.lax.scan(fwd, jnp.zeros_like(R[0]), (SinvT, up_prev, R))
+
+    def bwd(x_next, inp):
+        SiT, lo, y = inp
+        x = jnp.einsum("qij,rqj->rqi", SiT, y - _tri_vec(lo, x_next))
+        return x, x
+
+    _, X = jax.lax.scan(bwd, jnp.zeros_like(R[0]), (SinvT, lo_next, Y), reverse=True)
+    return X
+
+
 class ConservingPreconditioner(eqx.Module):
     """x ↦ (A₀ − σ)⁻¹ x for A₀ = L₀ + w Tr(·) (or its transpose), L₀ the q-conserving part of L.
     Build with ``conserving_preconditioner``; call it on (n_J, N+1, N+1) arrays."""
 
     groups: tuple
-    woodbury_Z: jax.Array  # (2, nl0, nb0): B⁻¹U restricted to sector 0
+    woodbury_Z: jax.Array  # (2, nl0, nb0): B⁻¹U (transposed: B⁻ᵀU) restricted to sector 0
     woodbury_Cinv: jax.Array  # (2, 2)
     pin: tuple  # (ℓ_k, j_k) in sector 0, traced ints
-    v0: jax.Array  # (nl0, nb0): the second Woodbury column of V on sector 0
+    pin_scale: jax.Array  # s of B = W + s e_k e_kᵀ
+    uv: jax.Array  # (2, nl0, nb0): u, v of A₀ = B + [−s e_k, u][e_k, v]ᵀ on sector 0 (untransposed)
     mirror: tuple | None  # factors of A₀ − σ̄ for the sectors q > 0 (complex σ), else None
     layout: DickeLayout = eqx.field(static=True)
     transposed: bool = eqx.field(static=True)
     layout_groups: tuple = eqx.field(static=True)
 
+    @property
+    def v0(self):
+        """The second Woodbury column of V on sector 0 (v; for the transpose, u)."""
+        return self.uv[0] if self.transposed else self.uv[1]
+
+    def transpose(self) -> "ConservingPreconditioner":
+        """(A₀ − σ)ᵀ⁻¹ from the same factors (transposed elimination; only the 2×2 Woodbury
+        correction is recomputed): the adjoint solve of reverse-mode derivatives factorises nothing."""
+        transposed = not self.transposed
+        Z, Cinv = _woodbury_terms(self.groups[0], self.pin, self.pin_scale, self.uv, transposed, self.layout_groups[0],
+                                  self.layout)
+        return ConservingPreconditioner(self.groups, Z, Cinv, self.pin, self.pin_scale, self.uv, self.mirror, self.layout,
+                                        transposed, self.layout_groups)
+
     def _solve(self, rhs, factors, groups):
         """Sector solves of right-hand sides ``rhs`` (a list of grids): per group (nrhs, nq, nl, nb)."""
         N, outs = self.layout.N, []
+        solve = _solve_group_transposed if self.transposed else _solve_group
         for f, g in zip(factors, groups):
             R = jnp.stack([to_sectors(h, N, g) for h in rhs], 0)  # (nrhs, nq, nl, nb)
-            X = _solve_group(f, R.transpose(2, 0, 1, 3))  # (nl, nrhs, nq, nb)
+            X = solve(f, R.transpose(2, 0, 1, 3))  # (nl, nrhs, nq, nb)
             outs.append(X.transpose(1, 2, 0, 3))
         return outs
 
@@ -253,7 +295,7 @@ class ConservingPreconditioner(eqx.Module):
         return (lower + jnp.conj(jnp.swapaxes(strict, -1, -2))) * mask
 
 
-def _layer_blocks(st: dict, layout: DickeLayout, g, transposed: bool, shift=0.0):
+def _layer_blocks(st: dict, layout: DickeLayout, g, shift=0.0):
     """(D, lower, upper) triples (sub, main, super in J) of shape (nl, nq, nb) for one group, of
     L₀ − shift (the identity shifted on the valid entries)."""
     N = layout.N
@@ -264,11 +306,6 @@ def _layer_blocks(st: dict, layout: DickeLayout, g, transposed: bool, shift=0.0)
     D = (z((1, 0)), jnp.where(ok, S[(0, 0)] - shift, 1.0), z((-1, 0)))  # padding: identity rows, decoupled
     lower = tuple(z((dj, 1)) for dj in (1, 0, -1))  # source layer ℓ − 1
     upper = tuple(z((dj, -1)) for dj in (1, 0, -1))  # source layer ℓ + 1
-    if transposed:
-        nxt = lambda x: jnp.concatenate([x[1:], jnp.zeros_like(x[:1])], 0)  # layer ℓ+1
-        prv = lambda x: jnp.concatenate([jnp.zeros_like(x[:1]), x[:-1]], 0)  # layer ℓ−1
-        D, lower, upper = (_tri_transpose(D), _tri_transpose(tuple(map(prv, upper))),
-                           _tri_transpose(tuple(map(nxt, lower))))
     return D, lower, upper
 
 
@@ -301,36 +338,87 @@ def conserving_preconditioner(L, layout: DickeLayout, weight, *, transposed: boo
     wdiag = np.real(np.diagonal(np.asarray(weight), axis1=1, axis2=2))  # (n_J, n_M)
     tr = layout.mask.astype(np.float64)
     sec = lambda x: to_sectors(x[:, :, None] * np.eye(layout.n_M), N, g0, xp=np)[0]  # diag → (nl, nb)
-    # the pin: largest entry of (εs − W)⁻¹ w on sector 0 (W untransposed)
-    D0, lo0, up0 = _layer_blocks(st, layout, g0, False)
+    # the pin: largest entry of (εs − W)⁻¹ w on sector 0
+    D0, lo0, up0 = _layer_blocks(st, layout, g0)
     ok0 = to_sectors(layout.block_mask, N, g0, xp=np).transpose(1, 0, 2)
     scale = jnp.max(jnp.where(ok0, jnp.abs(D0[1]), 0.0)) + 1e-300
     probe = _factor_group((D0[0], jnp.where(ok0, D0[1] - PIN_RESOLVENT_SHIFT * scale, D0[1]), D0[2]), lo0, up0)
     res = _solve_group(probe, jnp.asarray(sec(wdiag), jnp.complex128)[:, None, None, :])[:, 0, 0]  # (nl, nb)
     flat = jnp.argmax(jnp.where(ok0[:, 0], jnp.abs(res), -1.0))
     ak, jk = flat // res.shape[1], flat % res.shape[1]
-    u, v = (tr, wdiag) if transposed else (wdiag, tr)  # A₀ = L₀ + u vᵀ on sector 0
     factors = []
     for gi, g in enumerate(groups):
-        if gi == 0 and not transposed:  # the probe's blocks, shifted on the valid entries
+        if gi == 0:  # the probe's blocks, shifted on the valid entries
             D, lower, upper = (D0[0], jnp.where(ok0, D0[1] - shift, D0[1]), D0[2]), lo0, up0
+            D = (D[0], D[1].at[ak, 0, jk].add(scale), D[2])  # B = W + s e_k e_kᵀ (layer ℓ = a′ = a at q = 0)
         else:
-            D, lower, upper = _layer_blocks(st, layout, g, transposed, shift)
-        if gi == 0:  # B = W + s e_k e_kᵀ on sector 0 (layer ℓ = a′ = a at q = 0)
-            D = (D[0], D[1].at[ak, 0, jk].add(scale), D[2])
+            D, lower, upper = _layer_blocks(st, layout, g, shift)
         factors.append(_factor_group(D, lower, upper, FACTOR_DTYPES[precision]))
-    # Woodbury: A₀ = B + U Vᵀ on sector 0, U = [−s e_k, u], V = [e_k, v]
-    f0 = factors[0]
-    ek = jnp.zeros((g0[3], layout.n_J - g0[2])).at[ak, jk].set(1.0)  # e_k on sector 0
-    U = jnp.stack([-scale * ek, jnp.asarray(sec(u))], 0).astype(jnp.complex128)  # (2, nl, nb)
-    Z = _solve_group(f0, U[:, None].transpose(2, 0, 1, 3))[:, :, 0].transpose(1, 0, 2)  # (2, nl, nb)
-    v0 = jnp.asarray(sec(v))
-    C = jnp.eye(2) + jnp.stack([Z[:, ak, jk], jnp.sum(v0 * Z, axis=(-2, -1))], 0)  # C[a, b] = V_aᵀ Z_b
+    uv = jnp.stack([jnp.asarray(sec(wdiag)), jnp.asarray(sec(tr))]).astype(jnp.complex128)  # A₀ = L₀ + w trᵀ
+    Z, Cinv = _woodbury_terms(factors[0], (ak, jk), scale, uv, False, g0, layout)
     mirror = None
     if not hermitian:
-        mirror = tuple(_factor_group(*_layer_blocks(st, layout, g, transposed, jnp.conj(shift)), FACTOR_DTYPES[precision])
+        mirror = tuple(_factor_group(*_layer_blocks(st, layout, g, jnp.conj(shift)), FACTOR_DTYPES[precision])
                        for g in groups[1:])
-    return ConservingPreconditioner(tuple(factors), Z, linalg.inv(C), (ak, jk), v0, mirror, layout, transposed, groups)
+    P = ConservingPreconditioner(tuple(factors), Z, Cinv, (ak, jk), scale, uv, mirror, layout, False, groups)
+    return P.transpose() if transposed else P
+
+
+def _woodbury_terms(f0: GroupFactor, pin, scale, uv, transposed: bool, g0, layout: DickeLayout):
+    """(Z, C⁻¹) of the Woodbury identity on sector 0: A₀ = B + U Vᵀ with U = [−s e_k, u],
+    V = [e_k, v] (transposed: u and v exchanged, B → Bᵀ); Z = B⁻¹U, C = 1 + VᵀZ."""
+    ak, jk = pin
+    u, v = (uv[1], uv[0]) if transposed else (uv[0], uv[1])
+    ek = jnp.zeros((g0[3], layout.n_J - g0[2])).at[ak, jk].set(1.0)  # e_k on sector 0
+    U = jnp.stack([-scale * ek, u], 0).astype(jnp.complex128)  # (2, nl, nb)
+    solve = _solve_group_transposed if transposed else _solve_group
+    Z = solve(f0, U[:, None].transpose(2, 0, 1, 3))[:, :, 0].transpose(1, 0, 2)  # (2, nl, nb)
+    C = jnp.eye(2) + jnp.stack([Z[:, ak, jk], jnp.sum(v * Z, axis=(-2, -1))], 0)  # C[a, b] = V_aᵀ Z_b
+    return Z, linalg.inv(C)
+
+
+#: copies of the factors alive at once (the scan output, blocks passing through linalg.inv)
+PRECONDITIONER_COPIES = 2
+
+
+def factor_bytes(N: int, precision: str = "double") -> int:
+    """Bytes of the factors S_ℓ⁻¹: 16 Σ_groups n_layers n_sectors n_J² (8 in single precision)."""
+    n_J = DickeLayout(N).n_J
+    return sum((16 if precision == "double" else 8) * n_l * (q_hi - q_lo) * (n_J - j_lo) ** 2
+               for q_lo, q_hi, j_lo, n_l in sector_groups(N))
+
+
+class QConserving(Preconditioner):
+    """The exact inverse of the q-conserving part A₀ − σ of the (shifted) augmented operator,
+    factorised sector by sector (module docstring).
+
+    Attributes:
+        precision: storage of the factors, ``"double"`` (complex128) or ``"single"`` (complex64:
+            half their memory, the largest N on a GPU; the iteration and its residual stay
+            float64, so the answer meets ``tol`` all the same).
+        n_groups: sector groups (``None``: ``sector_groups``' default).
+    """
+
+    precision: str = eqx.field(default="double", static=True)
+    n_groups: int | None = eqx.field(default=None, static=True)
+
+    def __check_init__(self):
+        if self.precision not in FACTOR_DTYPES:
+            raise ValueError(f"QConserving precision must be 'double' or 'single', got {self.precision!r}")
+
+    def init(self, operator):
+        with jax.ensure_compile_time_eval():  # w is static: keep it a concrete array
+            w = trace_weight(operator.layout)
+        return conserving_preconditioner(operator.liouvillian, operator.layout, w, transposed=operator.transposed,
+                                         n_groups=self.n_groups, precision=self.precision, shift=operator.shift,
+                                         hermitian=operator.real_shift)
+
+    def transpose(self, state, operator):
+        """The same factors, solved transposed (``ConservingPreconditioner.transpose``)."""
+        return state.transpose() if state.transposed != operator.transposed else state
+
+    def memory(self, N, block="all"):
+        return {"preconditioner": PRECONDITIONER_COPIES * factor_bytes(N, self.precision)}
 
 
 def h0_preconditioner(model, layout: DickeLayout, weight, *, transposed: bool = False,

@@ -28,11 +28,25 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
+from typing import ClassVar
+
+import equinox as eqx
+
+from ..dicke.layout import DickeLayout
 from ..host import host_call
+from ..resources import SAFETY, MemoryEstimate
+from .base import ROUNDOFF_SLACK, SolveResult, Solver, Status
+from .cgls import grid_bytes
 from .direct import AugmentedLU, augmented_apply, liouvillian_matrix, trace_functionals
-from .fast import STALL_RESTARTS
-from .layout import DickeLayout
-from .solve import KrylovResult
+from .gmres import STALL_RESTARTS, STENCIL_GRIDS, compiled_bytes, krylov_restart, krylov_vector_bytes
+
+#: SuperLU factor entries of the J-conserving part at N = 160 (XYZ at J_y = −3: 6.8·10⁶, 8.3·10⁷ at
+#: N = 80, 160; LMG 6.1·10⁶, 7.1·10⁷), growth exponent; bytes per sparse entry (complex128 value,
+#: int32 index); sparse matrices alive at once (L, its CSR and COO copies, L_J)
+JBLOCK_LU_ENTRIES_160 = 8.3e7
+JBLOCK_LU_EXPONENT = 3.6
+SPARSE_ENTRY_BYTES = 20
+JBLOCK_SPARSE_COPIES = 4
 
 
 class BlockInverse:
@@ -92,7 +106,7 @@ class JConservingInverse:
 
 def solve_host(weights, u, v, b, x0, *, groups, layout: DickeLayout, transposed: bool, tol: float,
                maxiter: int, restart: int):
-    """(x, iterations, residual) for A x = b (Aᵀ x = b when ``transposed``) on the valid entries."""
+    """(x, iterations, residual, stagnated) for A x = b (Aᵀ x = b when ``transposed``) on the valid entries."""
     A = liouvillian_matrix(weights, u, v, groups, layout)
     w, t = trace_functionals(layout)
 
@@ -126,25 +140,59 @@ def solve_host(weights, u, v, b, x0, *, groups, layout: DickeLayout, transposed:
         res = np.linalg.norm(b - apply(x)) / bnorm
         history.append(res)
         if len(history) > STALL_RESTARTS and res > 0.5 * history[-1 - STALL_RESTARTS]:
-            break
-    return x, its, res
+            return x, its, res, True
+    return x, its, res, False
 
 
-def jblock(matvec, b, x0, *, tol: float, maxiter: int, restart: int, context) -> KrylovResult:
-    """``steady_state(method=JBlock())``: the host solve of this module, inside jit and vmap."""
-    L, layout = context.liouvillian, context.layout
-    valid = layout.block_mask
+class JBlock(Solver):
+    """GMRES on the host, right-preconditioned by the exact inverse of the J-conserving part of A
+    (module docstring): for strong anisotropic Hamiltonians under weak local damping, where the
+    q-conserving preconditioner of ``GMRES`` needs thousands of iterations.
 
-    def f(weights, u, v, b, x0):
-        x = np.zeros(b.shape, np.complex128)
-        xv, its, res = solve_host(np.asarray(weights), np.asarray(u), np.asarray(v), np.asarray(b, np.complex128)[valid],
-                                  np.asarray(x0, np.complex128)[valid], groups=L.groups, layout=layout,
-                                  transposed=context.transposed, tol=tol, maxiter=maxiter, restart=restart)
-        x[valid] = xv
-        return x, np.int32(its), np.float64(res)
+    Its factors are SuperLU objects on the host, so its Krylov iteration runs there too (one host
+    call per solve, under jit and vmap); the transposed system uses the same factors.
 
-    out = (jax.ShapeDtypeStruct(b.shape, jnp.complex128), jax.ShapeDtypeStruct((), jnp.int32),
-           jax.ShapeDtypeStruct((), jnp.float64))
-    sg = jax.lax.stop_gradient
-    x, its, res = host_call(f, out, sg(L.weights), sg(L.u), sg(L.v), b, x0)
-    return KrylovResult(x, its, res)
+    Attributes:
+        restart: Krylov basis between restarts (``None``: ``gmres.krylov_restart``, 20–100).
+    """
+
+    restart: int | None = eqx.field(default=None, static=True)
+    name: ClassVar[str] = "jblock"
+
+    def compute(self, state, operator, b, x0, maxiter):
+        L, layout = operator.liouvillian, operator.layout
+        valid = layout.block_mask
+        restart = krylov_restart(layout) if self.restart is None else self.restart
+        tol = self.tol
+
+        def f(weights, u, v, b, x0):
+            x = np.zeros(b.shape, np.complex128)
+            xv, its, res, stalled = solve_host(np.asarray(weights), np.asarray(u), np.asarray(v),
+                                               np.asarray(b, np.complex128)[valid], np.asarray(x0, np.complex128)[valid],
+                                               groups=L.groups, layout=layout, transposed=operator.transposed, tol=tol,
+                                               maxiter=maxiter, restart=restart)
+            x[valid] = xv
+            st = Status.SUCCESSFUL if res <= ROUNDOFF_SLACK * tol else (Status.STAGNATED if stalled else Status.MAX_STEPS)
+            return x, np.int32(its), np.float64(res), np.int32(st)
+
+        out = (jax.ShapeDtypeStruct(b.shape, jnp.complex128), jax.ShapeDtypeStruct((), jnp.int32),
+               jax.ShapeDtypeStruct((), jnp.float64), jax.ShapeDtypeStruct((), jnp.int32))
+        sg = jax.lax.stop_gradient
+        x, its, res, st = host_call(f, out, sg(L.weights), sg(L.u), sg(L.v), b, x0)
+        return SolveResult(x, st, its, res)
+
+    def memory(self, N, batch=1, block="all"):
+        layout = DickeLayout(N)
+        n = layout.n_unknowns
+        restart = krylov_restart(layout) if self.restart is None else self.restart
+        parts = {
+            "Krylov basis": (restart + 1) * krylov_vector_bytes(layout),
+            "sparse L": JBLOCK_SPARSE_COPIES * SPARSE_ENTRY_BYTES * 8 * n,
+            "sparse LU factors": int(SPARSE_ENTRY_BYTES * JBLOCK_LU_ENTRIES_160 * (N / 160) ** JBLOCK_LU_EXPONENT),
+            "work grids": STENCIL_GRIDS * grid_bytes(N),
+        }
+        compiled = compiled_bytes(N)  # the jitted wrapper (residual, diagnostics): bounded by GMRES's
+        return MemoryEstimate(0, int(SAFETY * (batch * sum(parts.values()) + compiled)), {**parts, "compiled": compiled})
+
+    def supports(self, N, model, block="all"):
+        return False  # a fallback of Auto (no small-N probe predicts where it wins)

@@ -49,11 +49,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import linalg
-from .entropy import binary_entropy, bloch_norm
-from .dicke.structure import hamiltonian_bands
-from .model import _is_concrete, validate_N
-from .models.pimodel import PIModel, as_model
+from .. import linalg
+from ..entropy import binary_entropy, bloch_norm
+from .structure import hamiltonian_bands
+from ..models.families import validate_N
+from ..models.pimodel import is_concrete as _is_concrete
+from ..models.pimodel import PIModel, as_model
 
 RAYLEIGH_STEPS = 2  # Rayleigh-quotient refinements of the multisection eigenvalue
 DEGENERACY_RTOL = 1e-10  # ground level degenerate when E₁ − E₀ ≤ DEGENERACY_RTOL × (max |H_ij| + 1e-300)

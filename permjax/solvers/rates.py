@@ -75,14 +75,26 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from typing import ClassVar
+
 from .. import validate
+from ..dicke.layout import DickeLayout
+from ..dicke.state import DickeState, Diagnostics, mutual_information
+from ..dicke.structure import Q_ATOL, conserves_q_by_term, is_q_conserving, violations_by_part
 from ..host import host_call
+from ..models.families import validate_N
 from ..models.pimodel import as_model, is_concrete
 from ..models.qubit import collective_components, components
-from ..models.families import validate_N
-from ..resources import check_memory
-from .layout import DickeLayout
-from .structure import Q_ATOL, conserves_q_by_term, is_q_conserving, violations_by_part
+from ..resources import SAFETY, MemoryEstimate, check_memory
+from .base import Solver
+
+#: float64 (n_J, N+1) grids alive at once (populations, window, index map and labels on the host,
+#: the residual's coefficients in JAX); sparse-LU bytes per state solved for; window states per
+#: unit N beyond ``RATES_FULL_BELOW`` (measured: 6·10⁵ at N = 10⁴), below which the whole grid is solved
+RATES_GRIDS = 6
+RATES_LU_BYTES_PER_STATE = 1600
+RATES_WINDOW_PER_N = 60
+RATES_FULL_BELOW = 800
 
 #: relative residual ‖W p‖₂ / (max outflow · ‖p‖₂) above which the result is flagged (and warned)
 DEFAULT_RTOL = 1e-10
@@ -596,7 +608,7 @@ def steady_populations(
     model = as_model(model)
     _check_model(model)
     full_below = N if cutoff == 0 else validate.integer("full_below", full_below, 1)
-    check_memory(N, "rates", enabled=memory_check)
+    check_memory(N, Rates().memory, enabled=memory_check, what=f"steady_populations(N={N})")
     rates = population_rates(model)
     p, aux = _populations(rates, N, float(cutoff), full_below)
     aux = jax.lax.stop_gradient(aux)
@@ -611,6 +623,43 @@ def steady_populations(
     return out
 
 
+def _window_states(N: int) -> int:
+    full = lambda n: (n // 2 + 1) * (n // 2 + 1 + n % 2)  # Σ_J (2J+1)  # noqa: E731
+    if N <= RATES_FULL_BELOW:
+        return full(N)
+    return max(full(RATES_FULL_BELOW), RATES_WINDOW_PER_N * N)
+
+
+class Rates(Solver):
+    """The population (rate) equations of a q-conserving model (module docstring): a diagonal
+    state, solved on the host by a sparse LU on the window of states that matter (N = 10⁴ in
+    seconds), with implicit derivatives. It solves W p = 0 for the populations, not A ρ = w, so
+    ``steady_state`` returns a diagonal ``DickeState``; its diagnostics' residual is ‖W p‖/(max
+    outflow ‖p‖) and its iterations the window refinements."""
+
+    name: ClassVar[str] = "rates"
+    diagonal: ClassVar[bool] = True
+
+    def steady_state(self, N: int, model, on_failure: str, memory_check: bool = True) -> DickeState:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # reported by the caller, with on_failure's policy
+            sol = steady_populations(N, model, rtol=max(self.tol, 1e-14), memory_check=memory_check)
+        p = sol.populations
+        mask = jnp.asarray(DickeLayout(N).mask)
+        diag = Diagnostics(sol.residual, sol.iterations, sol.converged, jnp.sum(p), jnp.zeros_like(sol.residual),
+                           jnp.min(jnp.where(mask, p, jnp.inf)), jnp.where(sol.converged, 0, 1))
+        return DickeState(p, diag, N)
+
+    def memory(self, N, batch=1, block="all"):
+        lay = DickeLayout(N)
+        parts = {"rate grids": RATES_GRIDS * 8 * lay.n_J * lay.n_M,
+                 "sparse LU": RATES_LU_BYTES_PER_STATE * _window_states(N)}
+        return MemoryEstimate(0, int(SAFETY * batch * sum(parts.values())), parts)  # host: scipy's LU, numpy grids
+
+    def supports(self, N, model, block="all"):
+        return block == "all" and model is not None and supports(model)
+
+
 def mi_rates(N, model, **kwargs):
     """I_M/N of a q-conserving model's steady state from the rate equations (Eq. 32 via ``state.py``).
 
@@ -618,7 +667,5 @@ def mi_rates(N, model, **kwargs):
     ``permjax.dicke.state.mutual_information`` on the diagonal ``DickeState`` — the one
     implementation of Eq. 32. ``kwargs`` go to ``steady_populations``. Differentiable in the rates.
     """
-    from .state import DickeState, mutual_information
-
     sol = steady_populations(N, model, **kwargs)
     return mutual_information(DickeState(sol.populations, None, sol.N)) / sol.N

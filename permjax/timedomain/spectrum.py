@@ -14,10 +14,10 @@ Tr(·) a left eigenvector of A with eigenvalue 1. So
 
 A is nonsingular, and ARPACK's shift-invert mode on (A − σ)⁻¹ finds the nonzero eigenvalues of
 L closest to σ; the "trace mode" (eigenvalue 1, Tr v ≠ 0) is discarded and λ = 0 (the steady
-state) added. Each application of (A − σ)⁻¹ is a right-preconditioned GMRES solve (``fast.py``)
-with the exact inverse of the shifted q-conserving part A₀ − σ (``precondition.py``) as the
-preconditioner: exact for a q-conserving model (LMG at h = 0) at any σ, a few tens of iterations
-at h ≠ 0.
+state) added. Each application of (A − σ)⁻¹ is a solve by the steady-state solvers' contract
+(``permjax.solvers``; by default ``GMRES`` with ``QConserving``, the exact inverse of the shifted
+q-conserving part A₀ − σ, as the preconditioner: exact for a q-conserving model (LMG at h = 0) at
+any σ, a few tens of iterations at h ≠ 0), prepared once per σ.
 
 Every returned pair carries its residual ‖Lv − λv‖/‖v‖, computed afresh with the matrix-free L.
 """
@@ -34,13 +34,12 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.sparse.linalg as spla
 
-from ..model import validate_N
-from .dynamics import dicke_model
-from .fast import gmres, krylov_restart
-from .layout import DickeLayout
-from .liouvillian import block_trace, dicke_liouvillian, liouvillian
-from .precondition import conserving_preconditioner
-from .solve import trace_weight
+from ..dicke.frame import rotate_model, to_lab
+from ..dicke.layout import DickeLayout
+from ..dicke.liouvillian import block_trace, dicke_liouvillian, liouvillian, trace_weight
+from ..models.families import validate_N
+from ..solvers import GMRES, Operator, Solver
+from .evolve import dicke_model
 
 
 class SpectrumResult(eqx.Module):
@@ -93,34 +92,49 @@ class SpectrumResult(eqx.Module):
 _ZERO = 1e-9
 
 
-@functools.partial(jax.jit, static_argnames=("N", "hermitian"))
-def _preconditioner_jit(model, shift, *, N, hermitian):
-    layout = DickeLayout(N)
-    with jax.ensure_compile_time_eval():
-        w = trace_weight(layout)
-    return conserving_preconditioner(dicke_liouvillian(model, layout), layout, w, shift=shift, hermitian=hermitian)
-
-
-def _build_preconditioner(model, shift, *, N):
-    """The exact inverse of A₀ − σ (the q-conserving part, shifted: ``precondition.py``)."""
-    shift = complex(shift)
-    return _preconditioner_jit(model, jnp.complex128(shift), N=N, hermitian=shift.imag == 0)
-
-
-@functools.partial(jax.jit, static_argnames=("N", "maxiter"))
-def _shifted_solve(model, P, b, sigma, *, N, tol, maxiter):
-    """x = (A − σ)⁻¹ b on the valid entries (flattened), by preconditioned GMRES."""
-    layout = DickeLayout(N)
+def shifted_operator(model, sigma, layout: DickeLayout, real_shift: bool) -> Operator:
+    """A − σ = L + w Tr(·) − σ on ``layout`` (the steady-state operator, shifted)."""
+    L = dicke_liouvillian(model, layout)
     w = trace_weight(layout)
-    pack, unpack = layout.pack, layout.unpack
+    return Operator(lambda x: L(x) + w * block_trace(x, layout) - sigma * x, L, layout, shift=sigma,
+                    real_shift=real_shift)
 
-    def op(v):
-        x = unpack(v)
-        return pack(liouvillian(x, model, layout) + w * block_trace(x, layout) - sigma * x)
 
-    res = gmres(op, lambda v: pack(P(unpack(v))), b, pack(P(unpack(b))), tol=tol, maxiter=maxiter,
-                restart=krylov_restart(layout))
-    return res.x, res.iterations, res.residual
+@functools.partial(jax.jit, static_argnames=("N", "real_shift", "method"))
+def _prepare(model, sigma, *, N, real_shift, method: Solver):
+    return method.init(shifted_operator(model, sigma, DickeLayout(N), real_shift))
+
+
+@functools.partial(jax.jit, static_argnames=("N", "real_shift", "method", "maxiter"))
+def _shifted_solve(model, state, b, sigma, *, N, real_shift, method: Solver, maxiter):
+    """x = (A − σ)⁻¹ b on the valid entries (packed), from the preconditioned guess."""
+    layout = DickeLayout(N)
+    op = shifted_operator(model, sigma, layout, real_shift)
+    b = layout.unpack(b)
+    x0 = state(b) if isinstance(method, GMRES) else jnp.zeros_like(b)  # GMRES: the preconditioned guess
+    res = method.compute(state, op, b, x0, maxiter)
+    return layout.pack(res.x), res.iterations, res.residual
+
+
+class ShiftedSolves:
+    """(A − σ)⁻¹ for a model and N by ``method``, prepared once per σ; records every solve's
+    iterations and residual."""
+
+    def __init__(self, model, N: int, method: Solver, maxiter: int):
+        self.model, self.N, self.method, self.maxiter = model, N, method, maxiter
+        self.states, self.iterations, self.residuals = {}, [], []
+
+    def __call__(self, b, sigma: complex):
+        sigma = complex(sigma)
+        real = sigma.imag == 0
+        if sigma not in self.states:
+            self.states[sigma] = _prepare(self.model, jnp.complex128(sigma), N=self.N, real_shift=real,
+                                          method=self.method)
+        x, it, r = _shifted_solve(self.model, self.states[sigma], jnp.asarray(b, jnp.complex128), jnp.complex128(sigma),
+                                  N=self.N, real_shift=real, method=self.method, maxiter=self.maxiter)
+        self.iterations.append(int(it))
+        self.residuals.append(float(r))
+        return x
 
 
 @functools.partial(jax.jit, static_argnames=("N",))
@@ -130,9 +144,8 @@ def _apply_L(model, v, *, N):
 
 
 def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool = False,
-             inner_tol: float = 1e-12, inner_maxiter: int = 2000, arpack_tol: float = 1e-12,
-             ncv: int | None = None, maxiter: int | None = None, progress: bool = False,
-             axis="auto") -> SpectrumResult:
+             method: Solver | None = None, arpack_tol: float = 1e-12, ncv: int | None = None,
+             maxiter: int | None = None, progress: bool = False) -> SpectrumResult:
     """The ``k`` eigenvalues of the Dicke-basis Liouvillian of N qubits closest to ``shift``.
 
     Shift-invert Arnoldi (ARPACK) on the trace-augmented Liouvillian, inner solves by the
@@ -144,13 +157,13 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
         k: number of eigenvalues (1 ≤ k < Σ_J (2J+1)² − 1).
         shift: σ (complex).
         eigenvectors: also return the eigenvectors (blocks).
-        inner_tol, inner_maxiter: GMRES relative tolerance and iteration cap per solve; a solve
-            that misses ``10 inner_tol`` warns.
+        method: the solver of the inner solves (default ``GMRES(tol=1e-12, maxiter=2000)``; its
+            ``axis``, for GMRES, is the quantization axis of the inner solves: eigenvalues do not
+            depend on it, eigenvectors are returned in the lab frame); a solve that misses its
+            tolerance warns.
         arpack_tol: ARPACK's relative accuracy of the Ritz values (0: machine precision).
         ncv, maxiter: ARPACK's basis size (default max(2k + 2, 20)) and restart cap.
         progress: print each inner solve on stderr.
-        axis: quantization axis of the inner solves (``GMRES.axis``: ``"auto"``, ``"z"`` or
-            (θ, φ); eigenvalues do not depend on it, eigenvectors are returned in the lab frame).
     """
     import sys
 
@@ -165,25 +178,20 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     mdl = dicke_model(model)
     if getattr(mdl, "shape", ()) != ():
         raise ValueError("spectrum takes a single model (scalar leaves)")
-    from .frame import rotate_model, to_lab
-    from .solve import GMRES
-
-    frame_axis = GMRES(axis=axis).frame_axis(mdl)
+    method = GMRES(tol=1e-12, maxiter=2000) if method is None else method
+    if not isinstance(method, Solver) or method.diagonal:
+        raise ValueError(f"spectrum's method must be a solver of the full blocks (e.g. GMRES()), got {method!r}")
+    frame_axis = method.frame_axis(mdl) if isinstance(method, GMRES) else None
     if frame_axis is not None:
         mdl = rotate_model(mdl, frame_axis)
     t0 = time.perf_counter()
-    P = {shift: _build_preconditioner(mdl, shift, N=N)}
-    iters, ress = [], []
+    solves = ShiftedSolves(mdl, N, method, method.maxiter or 2000)
 
     def solve(b, sigma):
-        if sigma not in P:
-            P[sigma] = _build_preconditioner(mdl, sigma, N=N)
-        x, it, r = _shifted_solve(mdl, P[sigma], jnp.asarray(b, jnp.complex128), sigma, N=N, tol=float(inner_tol),
-                                  maxiter=int(inner_maxiter))
-        iters.append(int(it))
-        ress.append(float(r))
+        x = solves(b, sigma)
         if progress:
-            sys.stderr.write(f"\r  spectrum N={N}: inner solve {len(iters)} ({int(it)} GMRES iterations)")
+            sys.stderr.write(f"\r  spectrum N={N}: inner solve {len(solves.iterations)} "
+                             f"({solves.iterations[-1]} iterations)")
             sys.stderr.flush()
         return np.asarray(x)
 
@@ -212,10 +220,10 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     vals = np.where(np.abs(vals) < _ZERO * np.max(np.abs(vals), initial=1.0), 0.0, vals)
     Lv = np.stack([np.asarray(_apply_L(mdl, jnp.asarray(v), N=N)) for v in vecs.T], axis=1)
     res = np.linalg.norm(Lv - vecs * vals[None, :], axis=0) / np.linalg.norm(vecs, axis=0)
-    ress_arr = np.asarray(ress)
-    if np.any(ress_arr > 10 * inner_tol):
-        warnings.warn(f"spectrum(N={N}): {int(np.sum(ress_arr > 10 * inner_tol))} inner GMRES solves missed "
-                      f"inner_tol={inner_tol} (worst {np.max(ress_arr):.2e})", RuntimeWarning, stacklevel=2)
+    ress_arr = np.asarray(solves.residuals)
+    if np.any(ress_arr > 10 * method.tol):
+        warnings.warn(f"spectrum(N={N}): {int(np.sum(ress_arr > 10 * method.tol))} inner solves missed "
+                      f"tol={method.tol} (worst {np.max(ress_arr):.2e})", RuntimeWarning, stacklevel=2)
     out_vecs = None
     if eigenvectors:
         out_vecs = np.zeros((len(vals), layout.n_J, layout.n_M, layout.n_M), complex)
@@ -223,4 +231,5 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
             out_vecs[i][idx] = vecs[:, i]
         if frame_axis is not None:
             out_vecs = np.asarray(to_lab(out_vecs, layout, frame_axis))
-    return SpectrumResult(vals, res, out_vecs, shift, np.asarray(iters), ress_arr, time.perf_counter() - t0, N)
+    return SpectrumResult(vals, res, out_vecs, shift, np.asarray(solves.iterations), ress_arr,
+                          time.perf_counter() - t0, N)
