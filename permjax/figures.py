@@ -452,12 +452,13 @@ def husimi_figure(model, N: int, out_dir: str = "figures", stem: str | None = No
     """
     import jax.numpy as jnp
 
-    from .dicke import magnetization, steady_state
+    from .dicke import magnetization
     from .dicke.husimi import husimi, husimi_grid
     from .files import atomic_write, check_output_dir
     from .models.parameters import point_name, values
     from .models.pimodel import as_model
     from .phase_space import basin_weights
+    from .solvers import steady_state
     from .validate import integer
 
     n_theta, n_phi = (integer(f"grid {k}", v, 2) for k, v in zip(("n_theta", "n_phi"), grid))

@@ -40,7 +40,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models.pimodel import as_model
-from .attractor import rate_unit
+from .states import rate_unit
 from .drift import DriftPolynomial, drift_polynomial
 
 BETWEEN = 0.75  # a spanning-tree edge of marginal points is kept when its midpoint flows this close to both ends
