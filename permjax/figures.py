@@ -457,6 +457,7 @@ def husimi_figure(model, N: int, out_dir: str = "figures", stem: str | None = No
     from .files import atomic_write, check_output_dir
     from .models.parameters import point_name, values
     from .models.pimodel import as_model
+    from .meanfield import mi_thermo
     from .phase_space import basin_weights
     from .solvers import steady_state
     from .validate import integer
@@ -479,12 +480,16 @@ def husimi_figure(model, N: int, out_dir: str = "figures", stem: str | None = No
     t2 = time.perf_counter()
     bw = basin_weights(state, model, *(basin_grid or (None, None)))
     t3 = time.perf_counter()
+    thermo = mi_thermo(model)
+    orbits = [{k: v for k, v in o.items() if k != "starts"} for o in thermo.attractors()]
+    t4 = time.perf_counter()
     m = [float(v) for v in np.asarray(magnetization(state))]
     paths = {k: os.path.join(out_dir, f"{stem}.{k}") for k in ("png", "csv", "json")}
     record = {"N": int(N), "family": point_name(model), "model": values(model), "terms": as_model(model).describe().splitlines(),
               "source": source, "m": m, "normalisation_error": norm_error, "grid": [n_theta, n_phi],
               "Q_max": float(Q.max()), **bw.as_dict(),
-              "seconds": {"steady_state": t1 - t0, "husimi": t2 - t1, "basins": t3 - t2},
+              "mi_thermo": {"mi": _finite_or_none(thermo.mi), "kind": thermo.kind_name, "orbits": orbits},
+              "seconds": {"steady_state": t1 - t0, "husimi": t2 - t1, "basins": t3 - t2, "mi_thermo": t4 - t3},
               "png": paths["png"], "csv": paths["csv"], "json": paths["json"]}
     with atomic_write(paths["csv"], newline="") as f:
         w = csv.writer(f)
@@ -497,6 +502,11 @@ def husimi_figure(model, N: int, out_dir: str = "figures", stem: str | None = No
     with atomic_write(paths["json"]) as f:
         json.dump(record, f, indent=1)
     return record
+
+
+def _finite_or_none(x):
+    v = float(x)
+    return v if math.isfinite(v) else None
 
 
 def _direction(samples):
@@ -589,9 +599,12 @@ def _plot_husimi(record: dict, theta, phi, Q, path: str, projection: str) -> Non
 
 
 def _husimi_title(record: dict) -> str:
-    """The model's name (or file) and its parameter values, wrapped at about 100 characters."""
+    """The model's name (or file) and its parameter values, wrapped at about 100 characters, and
+    mi_thermo's N → ∞ value."""
     import textwrap
 
     vals = ", ".join(f"{k} = {v:g}" for k, v in record["model"].items() if isinstance(v, float))
     name = record["family"] if record["source"] is None else os.path.basename(record["source"])
-    return "\n".join(textwrap.wrap(f"{name}: {vals}", 100))
+    th = record["mi_thermo"]
+    mi = "undetermined" if th["mi"] is None else f"{th['mi']:.4f}"
+    return "\n".join(textwrap.wrap(f"{name}: {vals}", 100) + [f"N → ∞ (mi_thermo): I_M/N = {mi}, {th['kind']}"])

@@ -63,7 +63,7 @@ class BasinWeights:
 
     def as_dict(self) -> dict:
         return {"weights": self.weights.tolist(), "unresolved": self.unresolved, "neglected": self.neglected,
-                "total": self.total, "grid": [len(self.theta), len(self.phi)], "radii": self.radii.tolist(),
+                "total": self.total, "basin_grid": [len(self.theta), len(self.phi)], "radii": self.radii.tolist(),
                 "attractors": [{**a.as_dict(), "weight": float(w)} for a, w in zip(self.attractors, self.weights)],
                 "seconds": self.seconds}
 
