@@ -68,6 +68,7 @@ def coherent_amplitudes(layout: DickeLayout, theta):
     return jnp.where(jnp.asarray(layout.mask), sign * jnp.exp(log_b), 0.0)
 
 
+@jax.jit
 def husimi_blocks(state: DickeState, theta, phi):
     """Q_J(n) = (2J+1)/(4π) ⟨J, n|ρ_J|J, n⟩ for every J, shape (n_J, *S), S the broadcast shape of
     ``theta`` and ``phi``: the density of block J on the sphere of radius r_J = 2J/N of the Bloch
