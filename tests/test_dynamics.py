@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import permjax
+import permjax.interop
 from permjax import LMG
 from permjax.timedomain.evolve import evolve, initial_blocks
 from permjax.dicke.initial import product_state_blocks

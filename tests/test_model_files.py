@@ -273,7 +273,7 @@ def test_cli_zoo_file_thermo_and_finite(tmp_path, capsys):
 def test_cli_zoo_file_sweep(tmp_path, monkeypatch, capsys):
     path = write(tmp_path, 'family = "lmg"\n[parameters]\nh = 0.0\n')
     with monkeypatch.context() as mp:  # N → ∞ at h = 0: Eq. 18 (mi_thermo's own sweep is tested in test_optimize)
-        mp.setattr(cli, "_mi_function", lambda *args, **kwargs: permjax.mi_thermo_analytic)
+        mp.setattr(cli.common, "_mi_function", lambda *args, **kwargs: permjax.mi_thermo_analytic)
         rc, out, _ = run(capsys, "sweep", "--model", path, "--axis", "Gamma=1.05:4:5", "--json", "--quiet")
     assert rc == 0
     cols = json.loads(out)["columns"]
@@ -290,7 +290,7 @@ def test_cli_zoo_file_sweep(tmp_path, monkeypatch, capsys):
 def test_cli_user_family_file_sweep_and_optimize(tmp_path, monkeypatch, capsys):
     """A spelled-out file's parameters on the command line; the objective is the N = 1 steady
     state, so the numbers are the closed form (γ_φ* = (Δ − κ/2)/2)."""
-    monkeypatch.setattr(cli, "_mi_function", lambda *args, **kwargs: upper_population)
+    monkeypatch.setattr(cli.common, "_mi_function", lambda *args, **kwargs: upper_population)
     path = write(tmp_path, ATOM, "atom.toml")
     rc, out, _ = run(capsys, "sweep", "--model", path, "--axis", "gamma_phi=0:2:5", "--axis", "Omega=0.5,1.5",
                      "--set", "Delta=3", "--json", "--quiet")
@@ -332,7 +332,7 @@ def test_cli_family_flags_bad_input(tmp_path, capsys, argv, match):
 
 
 def test_cli_set_and_axis_on_the_default_family(capsys, monkeypatch):
-    monkeypatch.setattr(cli, "_mi_function", lambda *args, **kwargs: permjax.mi_thermo_analytic)
+    monkeypatch.setattr(cli.common, "_mi_function", lambda *args, **kwargs: permjax.mi_thermo_analytic)
     rc, out, _ = run(capsys, "sweep", "--set", "h=0", "--axis", "Gamma=1.5,2.5", "--json", "--quiet")
     assert rc == 0
     cols = json.loads(out)["columns"]

@@ -105,7 +105,7 @@ def test_cli_optimize(monkeypatch, capsys):
 
     from permjax import cli
 
-    monkeypatch.setattr(cli, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
+    monkeypatch.setattr(cli.common, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
     assert cli.main(["optimize", "--h", "0", "--over", "Gamma", "--bounds", "Gamma=1.05,4", "--json"]) == 0
     record = json.loads(capsys.readouterr().out)
     ref = minimize_scalar(lambda G: -eq18_numpy(G), bounds=(1.05, 4.0), method="bounded", options={"xatol": 1e-12})

@@ -233,7 +233,7 @@ def test_result_is_a_pytree():
 def test_cli_sweep_range_syntax_and_files(tmp_path, monkeypatch, capsys):
     from permjax import cli
 
-    monkeypatch.setattr(cli, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
+    monkeypatch.setattr(cli.common, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
     out = tmp_path / "r.csv"
     assert cli.main(["sweep", "--h", "0", "--Gamma", "1:4:31", "--gamma", "1,1.5", "--out", str(out), "--json", "--quiet"]) == 0
     record = json.loads(capsys.readouterr().out)
@@ -263,7 +263,7 @@ def test_cli_sweep_range_syntax_and_files(tmp_path, monkeypatch, capsys):
 def test_cli_sweep_bad_input_is_one_line_exit_2(flags, match, monkeypatch, capsys):
     from permjax import cli
 
-    monkeypatch.setattr(cli, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
+    monkeypatch.setattr(cli.common, "_mi_function", lambda N, method="auto": permjax.mi_thermo_analytic)
     assert cli.main(["sweep", "--h", "0", "--quiet", *flags]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("permjax: error:") and match in err[0]
@@ -306,9 +306,9 @@ def test_finite_sweep_auto_picks_the_solver_from_the_batch():
     # any h ≠ 0: CGLS below N = 20, preconditioned GMRES from there (compiled once per sweep)
     from permjax.solvers.steady import batch_method
 
-    assert batch_method(5, permjax.grid(h=[0.0, 0.1]).h) == "cgls"
-    assert batch_method(20, permjax.grid(h=[0.0, 0.1]).h) == "gmres"
-    assert batch_method(80, permjax.grid(h=0.0, Gamma=[1.0, 2.0]).h) == "rates"
+    assert batch_method(5, permjax.grid(h=[0.0, 0.1])) == "cgls"
+    assert batch_method(20, permjax.grid(h=[0.0, 0.1])) == "gmres"
+    assert batch_method(80, permjax.grid(h=0.0, Gamma=[1.0, 2.0])) == "rates"
     assert batch_method(80) == "gmres"  # h varies (a gradient search over h)
     assert permjax.sweep_finite(5, {"h": 0.5, "Gamma": 1.68}, method="cgls", progress=False).solver == "cgls"
 
