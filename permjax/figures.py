@@ -487,7 +487,7 @@ def husimi_figure(model, N: int, out_dir: str = "figures", stem: str | None = No
     paths = {k: os.path.join(out_dir, f"{stem}.{k}") for k in ("png", "csv", "json")}
     record = {"N": int(N), "family": point_name(model), "model": values(model), "terms": as_model(model).describe().splitlines(),
               "source": source, "m": m, "normalisation_error": norm_error, "grid": [n_theta, n_phi],
-              "Q_max": float(Q.max()), **bw.as_dict(),
+              "Q_max": float(Q.max()), **{k: v for k, v in bw.as_dict().items() if k != "seconds"},
               "mi_thermo": {"mi": _finite_or_none(thermo.mi), "kind": thermo.kind_name, "orbits": orbits},
               "seconds": {"steady_state": t1 - t0, "husimi": t2 - t1, "basins": t3 - t2, "mi_thermo": t4 - t3},
               "png": paths["png"], "csv": paths["csv"], "json": paths["json"]}
