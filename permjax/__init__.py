@@ -24,6 +24,9 @@ from .models import (FAMILIES, Family, PIModel, as_model, family, gell_mann, ide
 from .models.zoo import BTC, LMG, XYZ, SpinOneLMG, SuperradiantLaser  # noqa: E402
 from .optimize import MaximizeResult, maximize  # noqa: E402
 from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
+from .dicke.husimi import husimi, husimi_blocks, husimi_grid  # noqa: E402
+from .meanfield.basins import mean_field_basins  # noqa: E402
+from .phase_space import BasinWeights, basin_weights  # noqa: E402
 
 from .version import __version__  # noqa: E402
 
@@ -79,4 +82,10 @@ __all__ = [
     "SpectrumResult",
     "correlation",
     "power_spectrum",
+    "husimi",
+    "husimi_blocks",
+    "husimi_grid",
+    "mean_field_basins",
+    "basin_weights",
+    "BasinWeights",
 ]

@@ -428,3 +428,183 @@ def make_figure(
     write_csv(rows, stem + ".csv")
     plot(spec, rows, stem + ".png")
     return FigureResult(name, quick, stem + ".png", stem + ".csv", rows, len(rows), n_cached, time.perf_counter() - t0)
+
+
+# --- the Husimi function at finite N with the mean-field attractors --------------------------
+
+#: the drawn grid (θ, φ): 4° apart, poles and φ = ±180° included
+HUSIMI_GRID = (46, 91)
+PROJECTIONS = ("equirectangular", "mollweide")
+
+
+def husimi_figure(model, N: int, out_dir: str = "figures", stem: str | None = None, grid=HUSIMI_GRID,
+                  basin_grid=None, projection: str = "equirectangular", method: str = "auto",
+                  source: str | None = None) -> dict:
+    """Q(θ, φ) = Σ_J Q_J of the finite-N steady state (``dicke.husimi``) as a map, with the
+    mean-field attractors drawn as their directions m/|m| (points: fixed points; curves: rings and
+    cycles) and their basin weights (``phase_space.basin_weights``) in the legend.
+
+    Writes ``out_dir/stem.png``, ``stem.csv`` (θ, φ, Q on the drawn ``grid`` = (n_θ, n_φ), uniform
+    in θ ∈ [0, π] and φ ∈ [−π, π]) and ``stem.json`` (N, the model, ⟨m⟩, ∫ Q dΩ − 1 on the exact
+    quadrature grid, the attractors with their samples and weights, timings); ``stem`` defaults to
+    ``husimi_<family>_N<N>``. ``basin_grid`` = (n_θ, n_φ) of the basin weights (default theirs);
+    ``source``: where the model came from (recorded). Returns the JSON record.
+    """
+    import jax.numpy as jnp
+
+    from .dicke import magnetization
+    from .dicke.husimi import husimi, husimi_grid
+    from .files import atomic_write, check_output_dir
+    from .models.parameters import point_name, values
+    from .models.pimodel import as_model
+    from .meanfield import mi_thermo
+    from .phase_space import basin_weights
+    from .solvers import steady_state
+    from .validate import integer
+
+    n_theta, n_phi = (integer(f"grid {k}", v, 2) for k, v in zip(("n_theta", "n_phi"), grid))
+    if projection not in PROJECTIONS:
+        raise ValueError(f"projection must be one of {', '.join(PROJECTIONS)}, got {projection!r}")
+    if as_model(model).d != 2:
+        raise ValueError(f"the Husimi figure is for qubits (d = 2), got d = {as_model(model).d}")
+    check_output_dir(out_dir)
+    stem = stem or f"husimi_{point_name(model).lower()}_N{N}".replace("(", "").replace(")", "").replace("=", "")
+    t0 = time.perf_counter()
+    state = steady_state(N, model, method=method)
+    t1 = time.perf_counter()
+    theta = np.linspace(0.0, np.pi, n_theta)
+    phi = np.linspace(-np.pi, np.pi, n_phi)
+    Q = np.asarray(husimi(state, jnp.asarray(theta)[:, None], jnp.asarray(phi)[None, :]))
+    exact = husimi_grid(state)
+    norm_error = float(jnp.sum(exact.Q * exact.weights)) - 1.0
+    t2 = time.perf_counter()
+    bw = basin_weights(state, model, *(basin_grid or (None, None)))
+    t3 = time.perf_counter()
+    thermo = mi_thermo(model)
+    orbits = [{k: v for k, v in o.items() if k != "starts"} for o in thermo.attractors()]
+    t4 = time.perf_counter()
+    m = [float(v) for v in np.asarray(magnetization(state))]
+    paths = {k: os.path.join(out_dir, f"{stem}.{k}") for k in ("png", "csv", "json")}
+    record = {"N": int(N), "family": point_name(model), "model": values(model), "terms": as_model(model).describe().splitlines(),
+              "source": source, "m": m, "normalisation_error": norm_error, "grid": [n_theta, n_phi],
+              "Q_max": float(Q.max()), **{k: v for k, v in bw.as_dict().items() if k != "seconds"},
+              "mi_thermo": {"mi": _finite_or_none(thermo.mi), "kind": thermo.kind_name, "orbits": orbits},
+              "seconds": {"steady_state": t1 - t0, "husimi": t2 - t1, "basins": t3 - t2, "mi_thermo": t4 - t3},
+              "png": paths["png"], "csv": paths["csv"], "json": paths["json"]}
+    with atomic_write(paths["csv"], newline="") as f:
+        w = csv.writer(f)
+        w.writerow(("theta", "phi", "Q"))
+        for i, th in enumerate(theta):
+            for k, ph in enumerate(phi):
+                w.writerow((f"{th:.10g}", f"{ph:.10g}", f"{Q[i, k]:.10g}"))
+    _plot_husimi(record, theta, phi, Q, paths["png"], projection)
+    record["seconds"]["total"] = time.perf_counter() - t0
+    with atomic_write(paths["json"]) as f:
+        json.dump(record, f, indent=1)
+    return record
+
+
+def _finite_or_none(x):
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _direction(samples):
+    """(longitude φ, latitude 90° − θ) in radians of m/|m| for each sample (K, 3)."""
+    s = np.asarray(samples, dtype=float)
+    r = np.linalg.norm(s, axis=-1)
+    return np.arctan2(s[:, 1], s[:, 0]), np.arcsin(np.clip(s[:, 2] / np.where(r > 0, r, 1.0), -1, 1))
+
+
+def _seam_segments(lon, lat):
+    """A curve of (longitude, latitude) samples split where it crosses the seam φ = ±π, each piece
+    ending (and the next starting) on the seam at the interpolated latitude, longitudes in [−π, π]."""
+    lon = np.unwrap(lon)
+    side = np.floor((lon + np.pi) / (2 * np.pi))  # which copy of [−π, π) each sample lies in
+    pieces, start = [], 0
+    x, y = [lon[0]], [lat[0]]
+    for i in range(1, len(lon)):
+        if side[i] != side[i - 1]:
+            edge = -np.pi + 2 * np.pi * max(side[i], side[i - 1])
+            t = (edge - lon[i - 1]) / (lon[i] - lon[i - 1])
+            y_edge = lat[i - 1] + t * (lat[i] - lat[i - 1])
+            pieces.append((np.append(x, edge) - 2 * np.pi * side[i - 1], np.append(y, y_edge)))
+            x, y = [edge], [y_edge]
+        x.append(lon[i])
+        y.append(lat[i])
+    pieces.append((np.asarray(x) - 2 * np.pi * side[-1], np.asarray(y)))
+    return pieces
+
+
+def _plot_husimi(record: dict, theta, phi, Q, path: str, projection: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .files import atomic_write
+
+    moll = projection == "mollweide"
+    fig = plt.figure(figsize=(7.2, 4.4 if moll else 4.6), dpi=120)
+    ax = fig.add_subplot(111, projection="mollweide" if moll else None)
+    # radians on the Mollweide axes, degrees on the plain map
+    scale = 1.0 if moll else 180 / np.pi
+    lat = np.pi / 2 - np.asarray(theta)
+    mesh = ax.pcolormesh(np.asarray(phi) * scale, lat * scale, Q, shading="gouraud", cmap="magma", rasterized=True)
+    fig.colorbar(mesh, ax=ax, shrink=0.8, pad=0.02, label="Q(θ, φ)")
+    colors = ["#4dd0e1", "#76ff03", "#ffea00", "#ff80ab", "#b388ff", "#ffffff"]
+    for k, a in enumerate(record["attractors"]):
+        c = colors[k % len(colors)]
+        mean = a["mean"]
+        label = (f"{a['kind']} ({mean[0]:.3f}, {mean[1]:.3f}, {mean[2]:.3f})"
+                 f"{'' if a['stable'] in (None, True) else ' unstable'}: weight {a['weight']:.4f}")
+        s = np.asarray(a["samples"])
+        if np.all(np.linalg.norm(s, axis=-1) < 1e-9):
+            ax.plot([], [], " ", label=label + " (at m = 0: no direction)")
+            continue
+        lon, la = _direction(s)
+        if a["kind"] == "fixed point":
+            ax.plot(lon * scale, la * scale, "o", ms=7, mfc=c, mec="black", mew=0.8, label=label, zorder=4)
+            continue
+        if a["kind"] in ("ring", "cycle"):  # closed curves
+            lon, la = np.append(lon, lon[0]), np.append(la, la[0])
+        for i, (x, y) in enumerate(_seam_segments(lon, la)):
+            ax.plot(x * scale, y * scale, "-", color=c, lw=2.0, label=label if i == 0 else None, zorder=4)
+    lon, la = _direction(np.asarray([record["m"]]))
+    if np.linalg.norm(record["m"]) > 1e-9:
+        ax.plot(lon * scale, la * scale, "X", ms=8, mfc="white", mec="black", mew=0.8, zorder=5,
+                label=f"finite-N ⟨m⟩ = ({', '.join(f'{v:.3f}' for v in record['m'])})")
+    if not moll:
+        ax.set_xlim(-180, 180)
+        ax.set_ylim(-90, 90)
+        ax.set_xticks(range(-180, 181, 60))
+        ax.set_yticks(range(-90, 91, 30))
+        ax.set_xlabel("φ (degrees)")
+        ax.set_ylabel("latitude 90° − θ (degrees)")
+    else:
+        ax.set_xticks(np.radians(np.arange(-120, 121, 60)))
+        ax.tick_params(axis="x", colors="white", labelsize=7)
+        ax.tick_params(axis="y", labelsize=7)
+    ax.grid(alpha=0.25)
+    ax.set_title(f"Husimi Q of the steady state at N = {record['N']}, with the mean-field attractors as m/|m|\n"
+                 + _husimi_title(record), fontsize=8, pad=16 if moll else 6)
+    ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.13 if not moll else -0.04), ncol=1,
+              frameon=False)
+    fig.tight_layout()
+    try:
+        with atomic_write(path, "wb") as f:
+            fig.savefig(f, format="png")
+    finally:
+        plt.close(fig)
+
+
+def _husimi_title(record: dict) -> str:
+    """The model's name (or file) and its parameter values, wrapped at about 100 characters, and
+    mi_thermo's N → ∞ value."""
+    import textwrap
+
+    vals = ", ".join(f"{k} = {v:g}" for k, v in record["model"].items() if isinstance(v, float))
+    name = record["family"] if record["source"] is None else os.path.basename(record["source"])
+    th = record["mi_thermo"]
+    mi = "undetermined" if th["mi"] is None else f"{th['mi']:.4f}"
+    return "\n".join(textwrap.wrap(f"{name}: {vals}", 100) + [f"N → ∞ (mi_thermo): I_M/N = {mi}, {th['kind']}"])

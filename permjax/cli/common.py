@@ -137,10 +137,17 @@ def model_values_from_args(args):
     from ..models.files import load_model
     from ..models.parameters import check_names, point_name
 
-    base = load_model(args.model) if args.model is not None else DEFAULT_FAMILY()
+    from ..models.zoo import FAMILIES
+
+    family = getattr(args, "family", None)  # ``figure husimi --family NAME``: a zoo family at its defaults
+    if family is not None and args.model is not None:
+        raise ValueError("give either --model or --family, not both")
+    base = (load_model(args.model) if args.model is not None else FAMILIES[family]() if family is not None
+            else DEFAULT_FAMILY())
     given = [(f"--{n}", n, getattr(args, n)) for n in DEFAULT_FAMILY.PARAMETERS if getattr(args, n, None) is not None]
     if given and not isinstance(base, DEFAULT_FAMILY):
-        raise ValueError(f"{given[0][0]} is a {DEFAULT_FAMILY.NAME} flag, but the model of {args.model} is "
+        source = args.model if args.model is not None else f"--family {family}"
+        raise ValueError(f"{given[0][0]} is a {DEFAULT_FAMILY.NAME} flag, but the model of {source} is "
                          f"{point_name(base)}: use --set NAME=VALUE")
     given += [("--set", n, v) for n, v in getattr(args, "set", None) or []]
     given += [("--axis", n, v) for n, v in getattr(args, "axis", None) or []]

@@ -1,5 +1,6 @@
 """Finite N: the Dicke basis (J-blocks), the Liouvillian on it, states and their entropies (SPEC §3)."""
 
+from .husimi import husimi, husimi_blocks, husimi_grid
 from .layout import DickeLayout
 from .liouvillian import (
     liouvillian,
@@ -24,4 +25,7 @@ __all__ = [
     "mutual_information",
     "magnetization",
     "total_entropy",
+    "husimi",
+    "husimi_blocks",
+    "husimi_grid",
 ]
