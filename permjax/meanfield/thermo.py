@@ -609,7 +609,7 @@ def _mi_thermo_jit(f: DriftPolynomial, unit, anchor, orb: OrbitData, d, opts: Th
         return jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), res)
 
 
-def mi_thermo(model, **options) -> ThermoResult:
+def mi_thermo(model, options: ThermoOptions | None = None, **fields) -> ThermoResult:
     """lim_{N→∞} I_M/N: S(⟨r⟩) − ⟨S(r)⟩ over the attractor of the mean-field drift and its
     symmetry orbit (Eq. 13 in its Holevo form, SPEC §7).
 
@@ -634,17 +634,21 @@ def mi_thermo(model, **options) -> ThermoResult:
 
     Args:
         model: a PIModel or family point (scalar or batched coefficients).
-        **options: fields of :class:`ThermoOptions` (tolerances, transient length, starts, ...).
+        options: a :class:`ThermoOptions` (tolerances, transient length, starts, ...).
+        **fields: the same fields one by one (shorthand: ``mi_thermo(model, starts=1)`` is
+            ``mi_thermo(model, ThermoOptions(starts=1))``; given with ``options`` they replace its fields).
 
     Returns:
         ThermoResult with ``mi``, ``mi_err``, ``kind``, ``period``, ``m_mean``, the orbits and diagnostics.
     """
     point = model
     model = as_model(point)
-    unknown = set(options) - {f.name for f in dataclasses.fields(ThermoOptions)}
+    unknown = set(fields) - {f.name for f in dataclasses.fields(ThermoOptions)}
     if unknown:
         raise ValueError(f"mi_thermo: unknown option(s) {sorted(unknown)}")
-    opts = ThermoOptions(**options)
+    if options is not None and not isinstance(options, ThermoOptions):
+        raise ValueError(f"mi_thermo: options must be a ThermoOptions, got {type(options).__name__}")
+    opts = dataclasses.replace(options, **fields) if options is not None else ThermoOptions(**fields)
     starts = _starts(model.d, opts)
     shape = model.shape
     f = jax.tree.map(lambda a, k: jnp.broadcast_to(a, shape + a.shape[a.ndim - k:]), drift_polynomial(model),
