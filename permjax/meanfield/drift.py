@@ -75,6 +75,10 @@ class DriftPolynomial(eqx.Module):
         """The trailing (non-batch) axes of each leaf, as a pytree of this structure."""
         return DriftPolynomial(1, 2, 3)
 
+    def align(self, other):
+        """(self, other) with common leaf shapes: the polynomial's depend on d only."""
+        return self, other
+
 
 class DriftMatrix(eqx.Module):
     """f(ξ) evaluated with d×d matrices in O(d³) (SPEC §6): with r = (1 + ξ·v)/d (Eq. 3),
@@ -84,10 +88,11 @@ class DriftMatrix(eqx.Module):
         dr/dt = Z + Z† = −i[h_eff(r), r] + Σ_n γ_n D[L_n] r,
         f_l(ξ) = (d/2) Tr(v_l dr/dt) = d Re Tr(v_l Z)
 
-    (ξ ↔ r by the index maps of ``gell_mann_maps``). Leaves (complex unless said; each may carry
-    leading batch axes): K0 (…, d, d); X, Y (…, P, d, d), the probe operators and their partners
-    weighted by the coefficients; L (…, J, d, d) the local jumps, gamma (…, J) their rates (real).
-    Zero-padded pairs and jumps (``pad``) change nothing.
+    (ξ ↔ r by the index maps of ``gell_mann_maps``). Leaves, each with leading batch axes allowed
+    and complex matrices stored as real (…, d, d, 2) = (Re, Im) (diffrax takes real arguments):
+    K0 (…, d, d, 2); X, Y (…, P, d, d, 2), the probe operators and their partners weighted by the
+    coefficients; L (…, J, d, d, 2) the local jumps and gamma (…, J) their rates. Zero-padded
+    pairs and jumps (``pad``) change nothing.
     """
 
     K0: jax.Array
@@ -103,12 +108,13 @@ class DriftMatrix(eqx.Module):
 
     def __call__(self, xi):
         d = self.d
+        X, Y, L = _complex(self.X), _complex(self.Y), _complex(self.L)
         r = (jnp.eye(d) + gell_mann_combination(xi, d)) / d
         rt = jnp.swapaxes(r, -1, -2)
-        mean = jnp.sum(self.X * rt[..., None, :, :], axis=(-2, -1))  # ⟨X_p⟩ = Σ_ij X_p,ij r_ji
-        K = self.K0 + jnp.sum(mean[..., None, None] * self.Y, axis=-3)
-        Lr = self.L @ r[..., None, :, :]
-        sandwich = jnp.sum((0.5 * self.gamma)[..., None, None] * (Lr @ jnp.conj(jnp.swapaxes(self.L, -1, -2))), axis=-3)
+        mean = jnp.sum(X * rt[..., None, :, :], axis=(-2, -1))  # ⟨X_p⟩ = Σ_ij X_p,ij r_ji
+        K = _complex(self.K0) + jnp.sum(mean[..., None, None] * Y, axis=-3)
+        Lr = L @ r[..., None, :, :]
+        sandwich = jnp.sum((0.5 * self.gamma)[..., None, None] * (Lr @ jnp.conj(jnp.swapaxes(L, -1, -2))), axis=-3)
         Z = -1j * (K @ r) + sandwich
         return d * gell_mann_components(Z, d)
 
@@ -124,7 +130,7 @@ class DriftMatrix(eqx.Module):
 
     def event_ndims(self):
         """The trailing (non-batch) axes of each leaf, as a pytree of this structure."""
-        return DriftMatrix(2, 3, 3, 3, 1, self.d)
+        return DriftMatrix(3, 4, 4, 4, 1, self.d)
 
     def pad(self, pairs: int, jumps: int) -> "DriftMatrix":
         """The same drift with zero pairs and jumps appended up to ``pairs`` and ``jumps``."""
@@ -137,8 +143,19 @@ class DriftMatrix(eqx.Module):
             shape[axis] = extra
             return jnp.concatenate([x, jnp.zeros(shape, x.dtype)], axis=axis)
 
-        return DriftMatrix(self.K0, grow(self.X, pairs, -3), grow(self.Y, pairs, -3), grow(self.L, jumps, -3),
+        return DriftMatrix(self.K0, grow(self.X, pairs, -4), grow(self.Y, pairs, -4), grow(self.L, jumps, -4),
                            grow(self.gamma, jumps, -1), self.d)
+
+    def align(self, other: "DriftMatrix"):
+        """(self, other) zero-padded to the same numbers of pairs and jumps."""
+        P = max(self.X.shape[-4], other.X.shape[-4])
+        J = max(self.L.shape[-4], other.L.shape[-4])
+        return self.pad(P, J), other.pad(P, J)
+
+
+def _complex(x):
+    """(…, 2) = (Re, Im) → complex (…)."""
+    return jax.lax.complex(x[..., 0], x[..., 1])
 
 
 # --- the static tensors of each kind of term ---------------------------------------------------
@@ -247,7 +264,7 @@ def drift_polynomial(model) -> DriftPolynomial:
 def _matrix_structure(structure, d):
     """Static data of the matrix form per unit coefficient of each of the T terms ``structure``:
     K0 (T, d, d); the probe basis E (P, d, d) and partners Y (T, P, d, d); the local jumps
-    L (J, d, d) and the term of each (J,).
+    L (J, d, d) (complex, each returned as real (…, 2) = (Re, Im)) and the term of each (J,).
 
     h_eff's pairs ⟨X_q⟩ Y_q (two-body: (A, B), (B, A); collective: (A†, iA/2), (A, −iA†/2)) are
     re-expressed on an orthonormal basis E of span{X_q} (SVD): X_q = Σ_p M_qp E_p, so
@@ -281,7 +298,8 @@ def _matrix_structure(structure, d):
     for q, (t, _, Yq) in enumerate(probes):
         Y[t] += M[q][:, None, None] * Yq
     L = np.stack([x for _, x in jumps]) if jumps else np.zeros((0, d, d), complex)
-    out = (K0, E, Y, L, np.array([t for t, _ in jumps], dtype=int))
+    real = lambda x: np.stack([x.real, x.imag], axis=-1)
+    out = (real(K0), real(E), real(Y), real(L), np.array([t for t, _ in jumps], dtype=int))
     for x in out:
         x.setflags(write=False)
     return out
