@@ -95,36 +95,44 @@ def gell_mann_maps(d: int):
     return out
 
 
-def gell_mann_combination(xi, d: int):
-    """Σ_l ξ_l v_l as (…, d, d) complex (jax, batched over leading axes of ξ), in O(d²)."""
+def _namespace(x):
+    """numpy for numpy input (static data, also inside a trace), else jax.numpy."""
     import jax.numpy as jnp
 
+    return np if isinstance(x, (np.ndarray, np.generic)) else jnp
+
+
+def gell_mann_combination(xi, d: int):
+    """Σ_l ξ_l v_l as (…, d, d) complex (batched over leading axes of ξ), in O(d²); numpy for
+    numpy input, else jax."""
+    xp = _namespace(xi)
     _, _, W, order = gell_mann_maps(d)
     m = d * (d - 1) // 2
-    xi = jnp.asarray(xi)
+    xi = xp.asarray(xi)
     up = xi[..., :m] - 1j * xi[..., m:2 * m]
     diag = (xi[..., 2 * m:] @ W.T).astype(up.dtype)
-    flat = jnp.concatenate([up, jnp.conj(up), diag], axis=-1)[..., order]
+    flat = xp.concatenate([up, xp.conj(up), diag], axis=-1)[..., order]
     return flat.reshape(xi.shape[:-1] + (d, d))
 
 
 def gell_mann_components(X, d: int | None = None):
-    """Re Tr(v_l X) for (…, d, d) matrices X (jax, batched), in O(d²): the components of the
-    Hermitian part of X (for Hermitian X, Tr(v_l X) itself)."""
-    import jax.numpy as jnp
-
+    """Re Tr(v_l X) for (…, d, d) matrices X (batched), in O(d²): the components of the
+    Hermitian part of X (for Hermitian X, Tr(v_l X) itself); numpy for numpy input, else jax."""
+    xp = _namespace(X)
     d = X.shape[-1] if d is None else d
     upper, lower, W, _ = gell_mann_maps(d)
-    flat = jnp.reshape(X, X.shape[:-2] + (d * d,))
+    flat = xp.reshape(X, X.shape[:-2] + (d * d,))
     xu, xl = flat[..., upper], flat[..., lower]
-    diag = jnp.real(jnp.diagonal(X, axis1=-2, axis2=-1))
-    return jnp.concatenate([jnp.real(xu + xl), -jnp.imag(xu - xl), diag @ W], axis=-1)
+    diag = xp.real(xp.diagonal(X, axis1=-2, axis2=-1))
+    return xp.concatenate([xp.real(xu + xl), -xp.imag(xu - xl), diag @ W], axis=-1)
 
 
 def bloch_vector(r, d: int | None = None):
     """ξ_l = (d/2) Tr(r v_l) of a d×d state r (Eq. 3); works on numpy or jax arrays, batched."""
+    import jax.numpy as jnp
+
     d = r.shape[-1] if d is None else d
-    return (d / 2.0) * gell_mann_components(r, d)
+    return (d / 2.0) * gell_mann_components(jnp.asarray(r), d)
 
 
 def state_from_bloch(xi, d: int):

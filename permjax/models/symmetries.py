@@ -110,6 +110,8 @@ def _algebra(data, d):
         return np.eye(d * d - 1)
     M = np.stack([_residual_vector(data, v[l] / 2, True) for l in range(d * d - 1)], axis=1)
     M = np.concatenate([M.real, M.imag])
+    if M.shape[0] > M.shape[1]:  # same s and vt from the (d² − 1)² triangular factor (no tall U)
+        M = np.linalg.qr(M, mode="r")
     _, s, vt = np.linalg.svd(M, full_matrices=True)
     scale = max(float(s[0]) if s.size else 0.0, 1e-300)
     rank = int(np.sum(s > 1e-10 * scale))
