@@ -42,7 +42,7 @@ from ..models.pimodel import CollectiveJump, LocalJump, OneBody, PIModel, TwoBod
 
 #: ``make_drift`` uses the polynomial form up to this d, the matrix form above (measured by
 #: benchmarks/drift_forms.py, benchmarks/results/drift_forms.json)
-POLYNOMIAL_MAX_D = 4
+POLYNOMIAL_MAX_D = 3
 
 
 class DriftPolynomial(eqx.Module):
