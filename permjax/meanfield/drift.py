@@ -341,13 +341,17 @@ def make_drift(model):
 
 def check_fits(what: str, d: int, nbytes: float) -> None:
     """One-line ``ValueError`` (an ``InsufficientMemoryError``) when ``nbytes`` exceed the memory
-    available (``resources.available_memory``: device memory, on CPU the host's)."""
+    available (``resources.available_memory``): the smaller of the device's and the host's, since
+    the arrays are built on the host (numpy) and used on the device."""
     device, host, desc = resources.available_memory()
-    free = device if device is not None else host
-    if free is not None and nbytes > free:
+    known = [(b, w) for b, w in ((device, desc), (host, "host memory")) if b is not None]
+    if not known:
+        return
+    free, where = min(known)
+    if nbytes > free:
         raise resources.InsufficientMemoryError(
             f"{what}: d = {d} needs about {resources._fmt_bytes(nbytes)}, more than the "
-            f"{resources._fmt_bytes(free)} of {desc} available")
+            f"{resources._fmt_bytes(free)} of {where} available")
 
 
 def polynomial_bytes(d: int, terms: int, batch: int = 1) -> int:
