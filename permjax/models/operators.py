@@ -163,11 +163,11 @@ def spin_operators(s):
     in the qubit basis (|↑⟩, |↓⟩) of SPEC §1. ``s``: a positive integer or half-integer (1/2,
     1.5, Fraction(9, 2), ...). Read-only complex arrays.
     """
-    two_s = 2 * s
     try:
-        ok = float(two_s) == round(float(two_s)) and round(float(two_s)) >= 1
+        two_s = float(2 * s)
+        ok = two_s == round(two_s) and two_s >= 1
     except (TypeError, ValueError):
         ok = False
     if isinstance(s, (bool, np.bool_)) or not ok:
         raise ValueError(f"spin_operators: s must be a positive integer or half-integer, got {s!r}")
-    return _spin_operators(int(round(float(two_s))))
+    return _spin_operators(int(round(two_s)))
