@@ -339,10 +339,16 @@ def make_drift(model):
     return BUILDERS[drift_form(model.d)](model)
 
 
+#: below this no memory is queried (a mean-field solve of small d: /proc reads cost more than it)
+SMALL_BYTES = 2**28
+
+
 def check_fits(what: str, d: int, nbytes: float) -> None:
     """One-line ``ValueError`` (an ``InsufficientMemoryError``) when ``nbytes`` exceed the memory
     available (``resources.available_memory``): the smaller of the device's and the host's, since
     the arrays are built on the host (numpy) and used on the device."""
+    if nbytes < SMALL_BYTES:
+        return
     device, host, desc = resources.available_memory()
     known = [(b, w) for b, w in ((device, desc), (host, "host memory")) if b is not None]
     if not known:
