@@ -13,22 +13,46 @@ from . import compilation  # noqa: E402
 
 compilation.enable()
 
-from .dicke import DickeState, magnetization, mutual_information  # noqa: E402
-from .solvers import mi_finite, steady_state  # noqa: E402
-from .timedomain import EvolveResult, SpectrumResult, correlation, evolve, power_spectrum, spectrum  # noqa: E402
-from .entropy import binary_entropy, log_dim_J, von_neumann_entropy, xlogx  # noqa: E402
-from .meanfield import ThermoOptions, ThermoResult, drift, limit_cycle_h0, mi_thermo, mi_thermo_analytic  # noqa: E402
-from .dicke.groundstate import GroundState, ground_state, mi_ground  # noqa: E402
-from .models import (FAMILIES, Family, PIModel, as_model, family, gell_mann, identity, ket_bra,  # noqa: E402
-                     load_model, sigma_minus, sigma_plus, sigma_x, sigma_y, sigma_z, validate_N)
-from .models.zoo import BTC, LMG, XYZ, SpinOneLMG, SuperradiantLaser  # noqa: E402
-from .optimize import MaximizeResult, maximize  # noqa: E402
-from .sweep import SweepResult, grid, sweep, sweep_finite, sweep_sequential  # noqa: E402
-from .dicke.husimi import husimi, husimi_blocks, husimi_grid  # noqa: E402
-from .meanfield.basins import mean_field_basins  # noqa: E402
-from .phase_space import BasinWeights, basin_weights  # noqa: E402
-
 from .version import __version__  # noqa: E402
+
+# Public names and the module that defines each: imported on first use, so that `import permjax`
+# costs JAX's import and little more (diffrax, scipy and the solvers load when first needed).
+_PUBLIC = {
+    "dicke": ('DickeState', 'magnetization', 'mutual_information'),
+    "solvers": ('mi_finite', 'steady_state'),
+    "timedomain": ('EvolveResult', 'SpectrumResult', 'correlation', 'evolve', 'power_spectrum', 'spectrum'),
+    "entropy": ('binary_entropy', 'log_dim_J', 'von_neumann_entropy', 'xlogx'),
+    "meanfield": ('ThermoOptions', 'ThermoResult', 'drift', 'limit_cycle_h0', 'mi_thermo', 'mi_thermo_analytic'),
+    "dicke.groundstate": ('GroundState', 'ground_state', 'mi_ground'),
+    "models": ('FAMILIES', 'Family', 'PIModel', 'as_model', 'family', 'gell_mann', 'identity', 'ket_bra', 'load_model', 'sigma_minus', 'sigma_plus', 'sigma_x', 'sigma_y', 'sigma_z', 'validate_N'),
+    "models.zoo": ('BTC', 'LMG', 'XYZ', 'SpinOneLMG', 'SuperradiantLaser'),
+    "optimize": ('MaximizeResult', 'maximize'),
+    "sweep": ('SweepResult', 'grid', 'sweep', 'sweep_finite', 'sweep_sequential'),
+    "dicke.husimi": ('husimi', 'husimi_blocks', 'husimi_grid'),
+    "meanfield.basins": ('mean_field_basins',),
+    "phase_space": ('BasinWeights', 'basin_weights'),
+}
+_WHERE = {name: module for module, names in _PUBLIC.items() for name in names}
+
+
+def __getattr__(name):
+    import importlib
+    import importlib.util
+
+    module = _WHERE.get(name)
+    if module is not None:
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    elif not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        value = importlib.import_module(f"{__name__}.{name}")  # a subpackage: permjax.interop, ...
+    else:
+        raise AttributeError(f"module 'permjax' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "PIModel",

@@ -4,6 +4,8 @@ cycle among permjax's modules, and no module importing from a layer above its ow
 import ast
 import pathlib
 
+import pytest
+
 PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "permjax"
 
 #: layers, lowest first: a module may import from its own layer and the ones below
@@ -119,3 +121,26 @@ def test_no_import_from_a_layer_above():
 def test_the_checker_sees_a_cycle_and_an_upward_import():
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
     assert layer("permjax.solvers.gmres") > layer("permjax.dicke.layout")
+
+
+def test_import_is_lazy_and_every_public_name_resolves():
+    import subprocess
+    import sys
+
+    code = ("import sys, permjax\n"
+            "heavy = [m for m in ('diffrax', 'scipy', 'permjax.solvers', 'permjax.meanfield', 'permjax.timedomain')"
+            " if m in sys.modules]\n"
+            "print(heavy)\n"
+            "assert permjax.jax.config.jax_enable_x64\n"
+            "missing = [n for n in permjax.__all__ if getattr(permjax, n, None) is None]\n"
+            "print(missing)\n"
+            "print(permjax.interop.__name__)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[0] == "[]", out[0]
+    assert out[1] == "[]", out[1]
+    assert out[2] == "permjax.interop"
+    import permjax
+
+    assert set(permjax.__all__) <= set(dir(permjax))
+    with pytest.raises(AttributeError):
+        permjax.no_such_name  # noqa: B018
