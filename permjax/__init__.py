@@ -5,6 +5,9 @@ compilation cache is switched on in a user cache folder (``permjax.compilation``
 ``PERMJAX_COMPILATION_CACHE=0``).
 """
 
+import sys
+import types
+
 import jax
 
 jax.config.update("jax_enable_x64", True)
@@ -52,6 +55,19 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_WHERE))
+
+
+class _Package(types.ModuleType):
+    """Importing ``permjax.sweep`` binds the module to the package's name ``sweep``; the public
+    name is the function, so a submodule bound over a public name is replaced by that name."""
+
+    def __setattr__(self, name, value):
+        if isinstance(value, types.ModuleType) and name in _WHERE and value.__name__ == f"{__name__}.{_WHERE[name]}":
+            value = getattr(value, name)
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package
 
 
 __all__ = [

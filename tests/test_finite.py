@@ -212,14 +212,14 @@ def test_vmap_over_models_equals_loop():
 def test_too_few_iterations_raises_or_flags():
     model = LMG(**PAPER)
     with pytest.raises(ConvergenceError, match="residual"):
-        steady_state(6, model, maxiter=5)
+        steady_state(6, model, method="cgls", maxiter=5)
     with pytest.warns(RuntimeWarning, match="residual"):
-        st = steady_state(6, model, maxiter=5, on_failure="warn")
+        st = steady_state(6, model, method="cgls", maxiter=5, on_failure="warn")
     assert not bool(st.diagnostics.converged) and float(st.diagnostics.residual) > 1e-6
     assert int(st.diagnostics.iterations) == 5
     # inside jit the check becomes a runtime error, never a silent number
     with pytest.raises(Exception, match="did not converge"):
-        jax.block_until_ready(jax.jit(lambda m: permjax.mi_finite(6, m, maxiter=5))(model))
+        jax.block_until_ready(jax.jit(lambda m: permjax.mi_finite(6, m, method="cgls", maxiter=5))(model))
 
 
 @pytest.mark.parametrize("N", [1, 0, 2.5, "8", True])
@@ -258,5 +258,5 @@ def test_cli_finite(capsys):
     np.testing.assert_allclose(rec["m"], bf.magnetization(rho, 4), atol=1e-10)
     assert rec["diagnostics"]["converged"] and rec["diagnostics"]["residual"] < 1e-11
     assert main(["finite", "--N", "1"]) == 2
-    assert main(["finite", "--N", "4", "--maxiter", "3"]) == 1
+    assert main(["finite", "--N", "4", "--method", "cgls", "--maxiter", "3"]) == 1
     assert "did not converge" in capsys.readouterr().err

@@ -94,7 +94,7 @@ def test_memory_refusal_names_estimate_available_and_largest_N(monkeypatch, caps
     forced = permjax.steady_state(4, MODEL, method="cgls", memory_check=False)
     assert bool(forced.diagnostics.converged)
     monkeypatch.setattr(resources, "_host_available", lambda: int(1e6))
-    line = one_line_error(capsys, ["finite", "--N", "4", "--h", "0.5"])
+    line = one_line_error(capsys, ["finite", "--N", "4", "--h", "0.5", "--method", "cgls"])
     assert "not even N = 2 fits" in line and "--no-memory-check" in line
     rc, out, _ = run(capsys, "finite", "--N", "4", "--h", "0.5", "--no-memory-check", "--json")
     assert rc == 0

@@ -43,11 +43,12 @@ def test_single_precision_factors_keep_the_float64_answer():
 def test_auto_is_the_rule_and_names_map_to_objects():
     lmg0, lmg = permjax.LMG(3.0, 0.0, 1.68, 1.0), permjax.LMG(3.0, 0.5, 1.68, 1.0)
     assert isinstance(Auto().select(10, lmg0), Rates)
-    assert isinstance(Auto().select(10, lmg), CGLS) and isinstance(Auto().select(60, lmg), GMRES)
-    assert isinstance(Auto(gmres_from_N=20).select(20, lmg), GMRES)
+    assert isinstance(Auto().select(10, lmg), Direct) and isinstance(Auto().select(17, lmg), CGLS)
+    assert isinstance(Auto(direct_max_N=0).select(10, lmg), CGLS) and isinstance(Auto().select(60, lmg), GMRES)
+    assert isinstance(Auto(direct_max_N=0, gmres_from_N=20).select(20, lmg), GMRES)
     collective = permjax.PIModel(2, hamiltonian=[(1.0, permjax.sigma_x / 2)], collective=[(1.0, permjax.sigma_minus)])
     assert isinstance(Auto().select(10, collective, block="symmetric"), Direct)
-    assert Auto(tol=1e-9, maxiter=50).select(10, lmg) == CGLS(tol=1e-9, maxiter=50)
+    assert Auto(tol=1e-9, maxiter=50).select(17, lmg) == CGLS(tol=1e-9, maxiter=50)
     assert set(SOLVERS) == {"auto", "cgls", "gmres", "jblock", "direct", "rates"}
 
 
@@ -83,7 +84,7 @@ def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
         permjax.steady_state(N, model, method=GMRES(restart=20, axis="z"))
     # Auto retries with twice the Krylov basis (here 50 → 100), which converges
     with pytest.warns(RuntimeWarning, match="Krylov basis of 100"):
-        auto = permjax.steady_state(N, model, method=Auto(gmres_from_N=2, axis="z", restart=50))
+        auto = permjax.steady_state(N, model, method=Auto(direct_max_N=0, gmres_from_N=2, axis="z", restart=50))
     ref = permjax.steady_state(N, model, method=CGLS(tol=1e-13, maxiter=200000))
     assert bool(auto.diagnostics.converged) and float(auto.diagnostics.residual) < 1e-11
     np.testing.assert_allclose(np.asarray(auto.blocks), np.asarray(ref.blocks), atol=1e-10)
@@ -102,7 +103,7 @@ def test_stalled_gmres_stops_early_and_auto_falls_back_to_the_sparse_lu():
     # quantized along the axis Auto chooses (frame.py) GMRES itself converges, no fallback
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)
-        rotated = permjax.steady_state(N, model, method=Auto(gmres_from_N=2))
+        rotated = permjax.steady_state(N, model, method=Auto(direct_max_N=0, gmres_from_N=2))
     np.testing.assert_allclose(np.asarray(rotated.blocks), np.asarray(ref.blocks), atol=1e-10)
 
 
@@ -178,7 +179,7 @@ def test_a_fallback_that_does_not_fit_in_memory_is_not_tried(monkeypatch):
     monkeypatch.setattr(solve, "check_memory", check)
     monkeypatch.setattr(Auto, "fallback", lambda self, N, failed, block="all": JBlock() if isinstance(failed, GMRES) else None)
     with pytest.warns(RuntimeWarning) as record:
-        st = permjax.steady_state(10, XYZ(Jy=-3.0, gamma=0.002), method=Auto(gmres_from_N=2, axis="z", restart=20),
+        st = permjax.steady_state(10, XYZ(Jy=-3.0, gamma=0.002), method=Auto(direct_max_N=0, gmres_from_N=2, axis="z", restart=20),
                                   on_failure="warn")
     messages = " ".join(str(w.message) for w in record)
     assert "not retrying with method='jblock'" in messages and "did not converge" in messages

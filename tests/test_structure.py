@@ -134,7 +134,9 @@ def test_import_is_lazy_and_every_public_name_resolves():
             "assert permjax.jax.config.jax_enable_x64\n"
             "missing = [n for n in permjax.__all__ if getattr(permjax, n, None) is None]\n"
             "print(missing)\n"
-            "print(permjax.interop.__name__)\n")
+            "print(permjax.interop.__name__)\n"
+            "from permjax.sweep import SweepResult\n"  # the module permjax.sweep, the function permjax.sweep
+            "assert callable(permjax.sweep) and sys.modules['permjax.sweep'].SweepResult is SweepResult\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "[]", out[0]
     assert out[1] == "[]", out[1]

@@ -284,8 +284,8 @@ def test_finite_sweep_matches_bruteforce_cold_and_warm():
     # neighbours are close (at N = 5 CGLS nearly terminates in a fixed number of steps, so the
     # gain is a few iterations per point and vanishes for points as far apart as those above)
     fine = {"h": 0.5, "Gamma": [1.67, 1.675, 1.68, 1.685]}
-    cold = permjax.sweep_finite(N, fine, chunk_size=3, progress=False)
-    warm = permjax.sweep_finite(N, fine, warm_start=True, chunk_size=3, progress=False)
+    cold = permjax.sweep_finite(N, fine, method="cgls", chunk_size=3, progress=False)
+    warm = permjax.sweep_finite(N, fine, method="cgls", warm_start=True, chunk_size=3, progress=False)
     np.testing.assert_allclose(warm.outputs["mi"], cold.outputs["mi"], rtol=0, atol=1e-10)
     it_cold, it_warm = cold.outputs["diagnostics"]["iterations"], warm.outputs["diagnostics"]["iterations"]
     assert it_warm[0] == it_cold[0] and np.all(it_warm[1:] < it_cold[1:])
@@ -303,10 +303,11 @@ def test_finite_sweep_auto_picks_the_solver_from_the_batch():
         res = permjax.sweep_finite(5, {"h": 0.0, "Gamma": gammas}, warm_start=warm, progress=False)
         assert res.solver == "rates" and res.method == "vmap" and res.to_json()["solver"] == "rates"
         np.testing.assert_allclose(res.outputs["mi"], ref, rtol=0, atol=1e-12)
-    # any h ≠ 0: CGLS below N = 20, preconditioned GMRES from there (compiled once per sweep)
+    # any h ≠ 0: the sparse LU up to N = 16, CGLS below N = 20, preconditioned GMRES from there
     from permjax.solvers.steady import batch_method
 
-    assert batch_method(5, permjax.grid(h=[0.0, 0.1])) == "cgls"
+    assert batch_method(5, permjax.grid(h=[0.0, 0.1])) == "direct"
+    assert batch_method(17, permjax.grid(h=[0.0, 0.1])) == "cgls"
     assert batch_method(20, permjax.grid(h=[0.0, 0.1])) == "gmres"
     assert batch_method(80, permjax.grid(h=0.0, Gamma=[1.0, 2.0])) == "rates"
     assert batch_method(80) == "gmres"  # h varies (a gradient search over h)

@@ -95,6 +95,7 @@ def hermitian_part(blocks):
     return 0.5 * (blocks + jnp.conj(jnp.swapaxes(blocks, -1, -2)))
 
 
+@jax.jit  # one compiled (and cacheable) program per shape, not one per operation
 def total_entropy(state: DickeState):
     """S(ρ_T) = Σ_J [S(ρ_J) + p_J ln dim_J]  (Eq. 27 with unnormalised blocks:
     Σ_J p_J(−ln p_J + S(ρ̄_J)) = −Σ_J Tr ρ_J ln ρ_J). Diagonal states: Eq. 32,
@@ -108,6 +109,7 @@ def total_entropy(state: DickeState):
     return jnp.sum(s_blocks + jnp.sum(p, axis=-1) * log_dim, axis=-1)
 
 
+@jax.jit  # one compiled (and cacheable) program per shape, not one per operation
 def magnetization(state: DickeState):
     """⟨m⟩ = (2/N) Σ_J Tr(ρ_J Ĵ_α), α = x, y, z (Eq. 28), shape (..., 3).
 
@@ -127,6 +129,7 @@ def magnetization(state: DickeState):
     return jnp.stack([2.0 / lay.N * jnp.real(tp), 2.0 / lay.N * jnp.imag(tp), mz], axis=-1)
 
 
+@jax.jit  # one compiled (and cacheable) program per shape, not one per operation
 def mutual_information(state: DickeState):
     """I_M = N S(ρ_i) − S(ρ_T), with S(ρ_i) = b(|⟨m⟩|) (Eqs. 27–29; divide by N for I_M/N).
 

@@ -17,7 +17,7 @@ from ..dicke.layout import DickeLayout
 from ..resources import available_memory
 from .base import Solver
 from .cgls import CGLS, GMRES_FROM_N
-from .direct import Direct
+from .direct import ALL_BLOCKS_MAX_N, Direct
 from .gmres import GMRES, krylov_restart, krylov_vector_bytes
 from .jblock import JBlock
 from .rates import Rates
@@ -36,9 +36,10 @@ class Auto(Solver):
 
     ``select`` (the first of ``order`` that supports the problem):
 
-    * ``Direct`` for ``block="symmetric"`` (one (N+1)² block, a 2-D stencil: sparse LU);
     * ``Rates`` where L conserves q = M − M′ (concrete coefficients) and the rate equations
       serve the model: the steady state is diagonal;
+    * ``Direct`` for ``block="symmetric"`` (one (N+1)² block, a 2-D stencil: sparse LU) and for
+      every J-block up to N = ``direct_max_N`` (a host LU, no Krylov loop to compile);
     * ``CGLS`` below N = ``gmres_from_N`` for a model that changes q (with its compile, CGLS is
       faster there; benchmarks/reach.py);
     * ``GMRES`` otherwise (for a q-conserving model its preconditioner is exact: one iteration).
@@ -50,6 +51,8 @@ class Auto(Solver):
     dominates (a strongly anisotropic XYZ model, a driven time crystal), more so under short restarts.
 
     Attributes:
+        direct_max_N: largest N at which every J-block is solved by the sparse LU (``Direct``);
+            0 leaves small problems to the Krylov solvers.
         gmres_from_N: N from which GMRES replaces CGLS for a model that changes q (one solve:
             ``GMRES_FROM_N``; many solves at one N sharing a compile: ``SWEEP_GMRES_FROM_N``).
         axis, restart: the quantization axis and Krylov basis of GMRES solves (``GMRES``).
@@ -58,6 +61,7 @@ class Auto(Solver):
     """
 
     gmres_from_N: int = eqx.field(default=GMRES_FROM_N, static=True)
+    direct_max_N: int = eqx.field(default=ALL_BLOCKS_MAX_N, static=True)
     axis: str | tuple = eqx.field(default="auto", static=True)
     restart: int | None = eqx.field(default=None, static=True)
     order: tuple | None = eqx.field(default=None, static=True)
@@ -68,7 +72,7 @@ class Auto(Solver):
         if self.order is not None:
             return tuple(self.order)
         common = dict(tol=self.tol, maxiter=self.maxiter)
-        return (Direct(**common), Rates(**common), CGLS(below_N=self.gmres_from_N, **common),
+        return (Rates(**common), Direct(all_blocks_max_N=self.direct_max_N, **common), CGLS(below_N=self.gmres_from_N, **common),
                 GMRES(axis=self.axis, restart=self.restart, **common))
 
     def select(self, N: int, model=None, block: str = "all") -> Solver:

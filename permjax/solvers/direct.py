@@ -17,6 +17,7 @@ derivatives is solved with the same factorisation type (``trans="T"``); the call
 
 from __future__ import annotations
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -41,6 +42,11 @@ SYMMETRIC_LU_PEAK = 1.6
 #: every J-block (a 3-D stencil of N³/6 unknowns): peak 5.7 GB measured at N = 80 (LMG, XYZ, the
 #: BTC: 4.9–5.7 GB), grown like the fill of a 3-D nested-dissection order, (N³)^(5/3)
 ALL_BLOCKS_PEAK_80 = 5.7e9
+#: largest N at which ``method="auto"`` solves every J-block by this sparse LU: up to here it beats
+#: the Krylov solvers' compile on a first call and matches them warm (LMG on the 2-core CPU, fresh
+#: process, no cache: N = 6, 10, 14: 1.0, 1.4, 1.1 s against CGLS's 1.8, 2.5, 2.5 s; warm 17–27 ms
+#: against 19–51 ms; at N = 20 the LU is slower warm, 0.10–0.50 s against 0.15 s)
+ALL_BLOCKS_MAX_N = 16
 
 
 def liouvillian_matrix(weights, u, v, groups, layout: DickeLayout) -> sp.csr_matrix:
@@ -155,6 +161,7 @@ class Direct(Solver):
     derivatives is solved with the same factorisation type (``trans="T"``)."""
 
     name: ClassVar[str] = "direct"
+    all_blocks_max_N: int = eqx.field(default=ALL_BLOCKS_MAX_N, static=True)
 
     def compute(self, state, operator, b, x0, maxiter):
         L = operator.liouvillian
@@ -174,7 +181,8 @@ class Direct(Solver):
         return MemoryEstimate(0, int(SAFETY * batch * peak), {"sparse LU (fit at N = 80)": int(peak)})
 
     def supports(self, N, model, block="all"):
-        return block == "symmetric"
+        """The symmetric block at any N; every J-block up to ``all_blocks_max_N``."""
+        return block == "symmetric" or (block == "all" and N <= self.all_blocks_max_N)
 
 
 def population_generator(model, layout: DickeLayout) -> sp.csr_matrix:
