@@ -16,8 +16,8 @@ processes they spawn measure this checkout's ``permjax``, not an installed one).
   ``best_s``, ``median_s`` over every call, ``value`` of the last call).
 * ``peak_memory_mb()``, ``rss_mb()`` and ``memory_added()`` (what a piece of work adds to the
   peak: VmHWM reset through /proc/self/clear_refs, else ru_maxrss).
-* ``machine()``, ``write_results(name, record)``, ``table(rows, columns)``,
-  ``report(name, rows, columns, record)``.
+* ``machine()``, ``write_results(name, record)``, ``table(rows, columns)`` (with ``errors(...)``,
+  a column of the cases that failed), ``report(name, rows, columns, record)``.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def fresh_process(fn: Callable[..., dict], *args, timeout: float = 600, env: dic
                 pass
     finally:
         recv.close()
-        p.join(0 if out is not None and out.get("timeout") else 5)  # a result sent: the child is exiting
+        p.join(0 if isinstance(out, dict) and out.get("timeout") else 5)  # after a result: the child is exiting
         if p.is_alive():
             p.kill()
             p.join()
@@ -352,6 +352,8 @@ def write_results(name: str, record) -> str:
 def _get(row, key):
     if callable(key):
         return key(row)
+    if not isinstance(key, str):  # an index into a tuple row
+        return row[key]
     for part in key.split("."):  # "gmres.iterations": row["gmres"]["iterations"]
         row = row[part]
     return row
@@ -384,6 +386,23 @@ def table(rows, columns) -> str:
     for r in rows:
         lines.append("| " + " | ".join(_cell(r, k, f).replace("|", "\\|") for _, k, f in cols) + " |")
     return "\n".join(lines)
+
+
+def ms(digits: int = 1):
+    """A ``table`` format: seconds shown as milliseconds."""
+    return lambda seconds: f"{seconds * 1e3:.{digits}f}"
+
+
+def errors(*keys, header="errors"):
+    """A ``table`` column: the ``"error"`` of each sub-result named by ``keys`` (``row[key]``), or of
+    the row itself without keys; "—" where there is none."""
+
+    def get(row):
+        subs = [(f"{k}: ", row.get(k)) for k in keys] if keys else [("", row)]
+        msgs = [f"{k}{s['error']}" for k, s in subs if isinstance(s, dict) and "error" in s]
+        return "; ".join(msgs) or None
+
+    return (header, get)
 
 
 def report(name: str, rows, columns, record) -> str:
