@@ -111,25 +111,27 @@ def main():
     a = ap.parse_args()
     MODEL["h"] = a.h
     rows = {"evolve": [], "spectrum": []}
+
+    def pair(N, ours, piqs):
+        """permjax's and piqs's run at N, each in a fresh process; the row, and whether both ran."""
+        pj = common.fresh_process(ours, N, MODEL, timeout=a.timeout)
+        pq = common.fresh_process(piqs, N, MODEL, timeout=a.timeout) if N <= a.piqs_max else {"error": "skipped"}
+        return dict(N=N, permjax=pj, piqs=pq), "error" not in pj and "error" not in pq
+
     for N in a.N:
-        pj = common.fresh_process(_evolve_permjax, N, MODEL, timeout=a.timeout)
-        pq = (common.fresh_process(_evolve_piqs, N, MODEL, timeout=a.timeout) if N <= a.piqs_max
-              else {"error": "skipped"})
-        row = dict(N=N, permjax=pj, piqs=pq)
-        if "error" not in pj and "error" not in pq:
+        row, ok = pair(N, _evolve_permjax, _evolve_piqs)
+        if ok:
+            pj, pq = row["permjax"], row["piqs"]
             row["max_dm"] = float(np.max(np.abs(np.array(pj["m"]) - np.array(pq["m"]))))
             row["piqs_over_permjax_warm"] = pq["total_s"] / pj["warm_s"]
             row["piqs_over_permjax_first"] = pq["total_s"] / pj["first_s"]
         rows["evolve"].append(row)
         print(f"evolve N={N} done", file=sys.stderr, flush=True)
     for N in a.spectrum_N:
-        pj = common.fresh_process(_spectrum_permjax, N, MODEL, timeout=a.timeout)
-        pq = (common.fresh_process(_spectrum_piqs, N, MODEL, timeout=a.timeout) if N <= a.piqs_max
-              else {"error": "skipped"})
-        row = dict(N=N, permjax=pj, piqs=pq)
-        if "error" not in pj and "error" not in pq:
-            zp = np.array([complex(*z) for z in pj["eigenvalues"]])
-            zq = np.array([complex(*z) for z in pq["eigenvalues"]])
+        row, ok = pair(N, _spectrum_permjax, _spectrum_piqs)
+        if ok:
+            zp = np.array([complex(*z) for z in row["permjax"]["eigenvalues"]])
+            zq = np.array([complex(*z) for z in row["piqs"]["eigenvalues"]])
             row["max_dlambda"] = float(max(np.min(np.abs(zq - z)) for z in zp))
         rows["spectrum"].append(row)
         print(f"spectrum N={N} done", file=sys.stderr, flush=True)
