@@ -39,7 +39,9 @@ from typing import Any, Callable, NamedTuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
-RESULTS = os.path.join(HERE, "results")
+#: where write_results puts <name>.json: benchmarks/results/, or $PERMJAX_BENCH_RESULTS (a smoke run
+#: there leaves the results the docs cite alone)
+RESULTS = os.environ.get("PERMJAX_BENCH_RESULTS") or os.path.join(HERE, "results")
 TESTS = os.path.join(ROOT, "tests")
 
 if ROOT not in sys.path:
@@ -335,7 +337,7 @@ def _jsonable(x):
 
 def write_results(name: str, record) -> str:
     """Write ``record`` (a dict; a list becomes ``{"rows": list}``) with the machine and the command
-    line to ``benchmarks/results/<name>.json``; returns the path."""
+    line to ``benchmarks/results/<name>.json`` (``RESULTS``); returns the path."""
     record = dict(record) if isinstance(record, dict) else {"rows": record}
     record["machine"] = machine()
     record["command"] = shlex.join([os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:])

@@ -24,6 +24,7 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
 
+
 def run_case(case: dict) -> dict:
     """One timed sweep: warm-up on one chunk (compiles), then the whole grid."""
     import jax
