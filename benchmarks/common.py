@@ -1,6 +1,11 @@
 """What every benchmark script needs, once: a fresh process per case, timing, peak memory, the
 machine, the JSON record and the table.
 
+A script runs from the repository root, ``python3 benchmarks/<script>.py [sizes]``; it prints a
+markdown table and writes ``benchmarks/results/<name>.json``, or ``$PERMJAX_BENCH_RESULTS/<name>.json``
+where that variable is set (a trial run then leaves the cited results alone). benchmarks/README.md
+lists the scripts.
+
 The folder is not a package; a script imports this file by path::
 
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -16,8 +21,9 @@ processes they spawn measure this checkout's ``permjax``, not an installed one).
   ``best_s``, ``median_s`` over every call, ``value`` of the last call).
 * ``peak_memory_mb()``, ``rss_mb()`` and ``memory_added()`` (what a piece of work adds to the
   peak: VmHWM reset through /proc/self/clear_refs, else ru_maxrss).
-* ``machine()``, ``write_results(name, record)``, ``table(rows, columns)`` (with ``errors(...)``,
-  a column of the cases that failed), ``report(name, rows, columns, record)``.
+* ``machine()``, ``write_results(name, record)`` (the record, the machine and the command line),
+  ``table(rows, columns)`` (with ``ms()``, seconds shown as ms, and ``errors(...)``, a column of
+  the cases that failed), ``report(name, rows, columns, record)`` (the table, then the JSON).
 """
 
 from __future__ import annotations
@@ -335,9 +341,15 @@ def _jsonable(x):
     return str(x)
 
 
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory where it lies below it, else absolute."""
+    rel = os.path.relpath(path)
+    return path if rel.startswith(os.pardir) else rel
+
+
 def write_results(name: str, record) -> str:
     """Write ``record`` (a dict; a list becomes ``{"rows": list}``) with the machine and the command
-    line to ``benchmarks/results/<name>.json`` (``RESULTS``); returns the path."""
+    line to ``benchmarks/results/<name>.json`` (``RESULTS``), say so on stdout; returns the path."""
     record = dict(record) if isinstance(record, dict) else {"rows": record}
     record["machine"] = machine()
     record["command"] = shlex.join([os.path.relpath(os.path.abspath(sys.argv[0]), ROOT)] + sys.argv[1:])
@@ -345,6 +357,7 @@ def write_results(name: str, record) -> str:
     path = os.path.join(RESULTS, f"{name}.json")
     with open(path, "w") as f:
         json.dump(record, f, indent=1, default=_jsonable)
+    print(f"written {_shown(path)}")
     return path
 
 
@@ -384,7 +397,7 @@ def table(rows, columns) -> str:
     spec (``".2f"``) or a function of the value. A value the row lacks (or None) shows as "—", so
     a case that failed shows "—" rather than breaking the table."""
     cols = [(c[0], c[1], c[2] if len(c) > 2 else "") for c in columns]
-    lines = ["| " + " | ".join(h for h, _, _ in cols) + " |", "|" + "---|" * len(cols)]
+    lines = ["| " + " | ".join(h.replace("|", "\\|") for h, _, _ in cols) + " |", "|" + "---|" * len(cols)]
     for r in rows:
         lines.append("| " + " | ".join(_cell(r, k, f).replace("|", "\\|") for _, k, f in cols) + " |")
     return "\n".join(lines)
@@ -410,6 +423,4 @@ def errors(*keys, header="errors"):
 def report(name: str, rows, columns, record) -> str:
     """Print ``table(rows, columns)`` and write ``record`` (``write_results``); returns the path."""
     print(table(rows, columns))
-    path = write_results(name, record)
-    print(f"written {os.path.relpath(path)}")
-    return path
+    return write_results(name, record)

@@ -142,10 +142,9 @@ def main(argv=None):
             ("M first s", "matrix.first_s", ".2f"), ("M warm s", "matrix.warm_s", ".3f"),
             ("P/M warm", lambda r: r["polynomial"]["warm_s"] / r["matrix"]["warm_s"], ".2g"),
             ("abs dI", "mi_difference", ".1e"), common.errors(*FORMS)]))
-    path = common.write_results("drift_forms", {
+    common.write_results("drift_forms", {
         "batch": BATCH, "polynomial_max_d": POLYNOMIAL_MAX_D, "units": "seconds per evaluation",
         "rows": rows, "mi_thermo": thermo})
-    print(f"written {os.path.relpath(path)}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@
 Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 on a shared machine. First calls (compile +
 solve) are reported; times are medians of warm calls. Prints tables, writes
 benchmarks/results/rates_general.json.
+
+    python3 benchmarks/rates_general.py [--quick]      (--quick: smaller N, a smoke test)
 """
 
 import os

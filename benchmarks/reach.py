@@ -155,10 +155,9 @@ def main():
     print("\nmemory of the dominant arrays (exact sizes; a projection for the GPU run, not a measurement):")
     for N, m in proj.items():
         print(f"  N={N}: preconditioner factors {m['factor_gib']:.2f} GiB, GMRES basis {m['krylov_gib']:.2f} GiB")
-    path = common.write_results("reach_gpu" if args.gpu else "reach", dict(
+    common.write_results("reach_gpu" if args.gpu else "reach", dict(
         model=MODEL, devices=devices, rows=rows, rates=rates, grads=grads, growth_exponent_solve=ex_solve,
         growth_exponent_first=ex_first, memory_projection=proj))
-    print(f"wrote {os.path.relpath(path)}")
 
 
 if __name__ == "__main__":

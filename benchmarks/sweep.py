@@ -172,7 +172,8 @@ def main(argv=None) -> int:
             ("|grad|", "grad_norm", ".1e"), ("conv", "converged"), ("steps", "steps"), ("s", "seconds", ".1f"),
             ("Gamma grid", "Gamma_grid", ".8f"), ("|dGamma|", "abs_dGamma_vs_grid", ".1e")]))
 
-    print(f"\nwritten {os.path.relpath(common.write_results('sweep', report))}")
+    print()
+    common.write_results("sweep", report)
     return 0
 
 
