@@ -6,17 +6,22 @@ Baselines, same J = N/2 block, same machine, same run:
 Run with OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 on a shared machine: the dense baseline is
 multithreaded BLAS and otherwise measures contention. Times are medians of repeated warm calls (compilation excluded and reported separately).
 Prints a table, writes benchmarks/results/groundstate.json.
+
+    python3 benchmarks/bench_groundstate.py [--quick]
 """
 
-import json
+import argparse
 import os
-import time
+import sys
 
 import jax
 import numpy as np
 import scipy.linalg
 
-import permjax
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+import permjax  # noqa: E402
 
 J, H = -1.0, 1e-3
 
@@ -27,41 +32,28 @@ def block(N):
     return (J / N) * (S * (S + 1) - M**2), H * 0.5 * np.sqrt((S - M[:-1]) * (S + M[:-1] + 1))
 
 
-def median_time(f, repeat):
-    ts = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        f()
-        ts.append(time.perf_counter() - t0)
-    return float(np.median(ts))
-
-
 def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="N = 100, 400 only (a smoke test)")
+    args = ap.parse_args()
     rows = []
-    for N in (100, 400, 1000, 2000, 4000):
+    for N in (100, 400) if args.quick else (100, 400, 1000, 2000, 4000):
         d, e = block(N)
-        t0 = time.perf_counter()
-        permjax.mi_ground(N, J, H).block_until_ready()
-        compile_s = time.perf_counter() - t0
-        ours = median_time(lambda: permjax.mi_ground(N, J, H).block_until_ready(), 20)
+        ours = common.first_and_warm(lambda: permjax.mi_ground(N, J, H), repeats=20)
         grad = jax.grad(lambda h: permjax.mi_ground(N, J, h))
-        grad(H).block_until_ready()
-        ours_grad = median_time(lambda: grad(H).block_until_ready(), 10)
-        lapack = median_time(lambda: scipy.linalg.eigh_tridiagonal(d, e, select="i", select_range=(0, 0)), 20)
+        ours_grad = common.first_and_warm(lambda: grad(H), repeats=10).warm_s
+        # the LAPACK baselines compile nothing: the median over every call
+        lapack = common.first_and_warm(lambda: scipy.linalg.eigh_tridiagonal(d, e, select="i", select_range=(0, 0)),
+                                       repeats=19).median_s
         A = np.diag(d) + np.diag(e, 1) + np.diag(e, -1)
-        dense = median_time(lambda: np.linalg.eigh(A), 3) if N <= 2000 else float("nan")
-        rows.append(dict(N=N, compile_s=compile_s, permjax_s=ours, grad_s=ours_grad, lapack_s=lapack, dense_s=dense,
-                         lapack_over_permjax=lapack / ours, dense_over_permjax=dense / ours))
-    head = f"{'N':>6} {'permjax':>10} {'grad':>10} {'LAPACK trid':>12} {'dense eigh':>11} {'LAPACK/pj':>10} {'dense/pj':>9} {'compile':>8}"
-    print(head)
-    for r in rows:
-        print(f"{r['N']:>6} {r['permjax_s']*1e3:>8.2f}ms {r['grad_s']*1e3:>8.2f}ms {r['lapack_s']*1e3:>10.2f}ms "
-              f"{r['dense_s']*1e3:>9.1f}ms {r['lapack_over_permjax']:>10.2f} {r['dense_over_permjax']:>9.1f} {r['compile_s']:>7.2f}s")
-    os.makedirs(os.path.join(os.path.dirname(__file__), "results"), exist_ok=True)
-    out = os.path.join(os.path.dirname(__file__), "results", "groundstate.json")
-    with open(out, "w") as f:
-        json.dump({"J": J, "h": H, "device": str(jax.devices()[0]), "rows": rows}, f, indent=1)
-    print("written", out)
+        dense = common.first_and_warm(lambda: np.linalg.eigh(A), repeats=2).median_s if N <= 2000 else float("nan")
+        rows.append(dict(N=N, compile_s=ours.first_s, permjax_s=ours.warm_s, grad_s=ours_grad, lapack_s=lapack,
+                         dense_s=dense, lapack_over_permjax=lapack / ours.warm_s, dense_over_permjax=dense / ours.warm_s))
+    common.report("groundstate", rows, [
+        ("N", "N"), ("permjax ms", "permjax_s", common.ms(2)), ("grad ms", "grad_s", common.ms(2)),
+        ("LAPACK trid ms", "lapack_s", common.ms(2)), ("dense eigh ms", "dense_s", common.ms(1)),
+        ("LAPACK/pj", "lapack_over_permjax", ".2f"), ("dense/pj", "dense_over_permjax", ".1f"),
+        ("compile s", "compile_s", ".2f")], {"J": J, "h": H, "device": str(jax.devices()[0]), "rows": rows})
 
 
 if __name__ == "__main__":

@@ -3,64 +3,61 @@
 evaluation), for the spin-s LMG (``spin_lmg``, d = 2s + 1: one-body, two-body, collective and
 local terms), d = 2, 3, 4, 5, 6, 10.
 
+Each d runs in a fresh process (``common.fresh_process``: its own XLA state and peak memory).
 Times are per evaluation inside one jitted ``lax.fori_loop`` of R chained evaluations (as inside
 an ODE solver: no dispatch overhead), best of 5, for f(ξ) and the Jacobian Df(ξ), each for one
-model and vmapped over 64 models (batched leaves and ξ). With ``--thermo`` also the warm time
-of a whole ``mi_thermo`` (best of 3) of the default spin-s LMG with each form forced, d = 2 … 6:
-that sets ``drift.POLYNOMIAL_MAX_D``, since mi_thermo evaluates f on several starts at once and
-the shooting needs Df Φ (the polynomial's Jacobian is cheap, the matrix form's a column per
+model and vmapped over 64 models (batched leaves and ξ). With ``--thermo`` also a whole
+``mi_thermo`` of the default spin-s LMG with each form forced, d = 2 … 6, each (d, form) in a
+fresh process: the first call (compile included) and the best of 3 warm calls. The warm times set
+``drift.POLYNOMIAL_MAX_D``, since mi_thermo evaluates f on several starts at once and the
+shooting needs Df Φ (the polynomial's Jacobian is cheap, the matrix form's a column per
 direction).
 
-    python benchmarks/drift_forms.py [--thermo]   # prints the tables, writes benchmarks/results/drift_forms.json
+    python3 benchmarks/drift_forms.py [--d 2 3 ...] [--thermo [--thermo-d 2 3 ...]]
+
+Prints the tables, writes benchmarks/results/drift_forms.json.
 """
 
 from __future__ import annotations
 
-import json
+import argparse
 import os
-import platform
 import sys
-import time
 
-import jax
-import jax.numpy as jnp
-import numpy as np
-
-import permjax
-from permjax.meanfield.drift import POLYNOMIAL_MAX_D, drift_matrix, drift_polynomial
-from permjax.models.zoo import spin_lmg
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 DS = (2, 3, 4, 5, 6, 10)
 THERMO_DS = (2, 3, 4, 5, 6)
 BATCH = 64
 REPEATS = 5
+KEYS = ("eval", "eval_vmap64", "jacobian", "jacobian_vmap64")
+FORMS = {"polynomial": 10**6, "matrix": 1}  # the POLYNOMIAL_MAX_D that forces each form
+TIMEOUT_S = 900
 
 
 def per_call(step, x0, budget=0.2):
-    """Seconds per evaluation of ``step`` (x ↦ x'), chained R times in one jitted loop."""
+    """Seconds per evaluation of ``step`` (x ↦ x'), chained R times in one jitted loop: R grows
+    ×4 until a warm loop takes ``budget`` seconds, then the best of ``REPEATS`` loops over R."""
+    import jax
+
     loop = jax.jit(lambda x, R: jax.lax.fori_loop(0, R, lambda i, y: step(y), x), static_argnums=1)
     R = 4
-    while True:
-        jax.block_until_ready(loop(x0, R))
-        t = time.perf_counter()
-        jax.block_until_ready(loop(x0, R))
-        dt = time.perf_counter() - t
-        if dt > budget or R >= 1 << 20:
-            break
+    while common.first_and_warm(lambda: loop(x0, R), repeats=1).warm_s <= budget and R < 1 << 20:
         R *= 4
-    best = min(_timed(loop, x0, R) for _ in range(REPEATS))
-    return best / R
-
-
-def _timed(loop, x0, R):
-    t = time.perf_counter()
-    jax.block_until_ready(loop(x0, R))
-    return time.perf_counter() - t
+    return common.first_and_warm(lambda: loop(x0, R), repeats=REPEATS).best_s / R
 
 
 def measure(d: int) -> dict:
-    s = (d - 1) / 2
-    fam = spin_lmg(s)
+    """Both forms at d, one model and 64: seconds per evaluation of f and Df, leaf bytes."""
+    import jax
+    import jax.numpy as jnp
+    import numpy as np
+
+    from permjax.meanfield.drift import drift_matrix, drift_polynomial
+    from permjax.models.zoo import spin_lmg
+
+    fam = spin_lmg((d - 1) / 2)
     one = fam()
     many = fam(J=jnp.linspace(2.0, 4.0, BATCH)).broadcast()
     n = d * d - 1
@@ -79,59 +76,75 @@ def measure(d: int) -> dict:
             "jacobian_vmap64": per_call(lambda x: x + 1e-9 * jnp.sum(vj(fB, x), axis=-1), xiB),
             "leaf_bytes": int(sum(x.nbytes for x in jax.tree.leaves(f1))),
         }
+    out["peak_mb"] = common.peak_memory_mb()
     return out
 
 
-def thermo_times(d: int) -> dict:
-    """Warm mi_thermo seconds of spin_lmg((d − 1)/2)() with each form forced."""
-    module = sys.modules["permjax.meanfield.drift"]
-    keep = module.POLYNOMIAL_MAX_D
-    out = {"d": d}
+def thermo_time(d: int, form: str) -> dict:
+    """mi_thermo of spin_lmg((d − 1)/2)() with ``form`` forced: first call (compile included) and
+    the best of 3 warm calls."""
+    import permjax
+    from permjax.meanfield import drift
+    from permjax.models.zoo import spin_lmg
+
+    drift.POLYNOMIAL_MAX_D = FORMS[form]  # this process only
     point = spin_lmg((d - 1) / 2)()
-    try:
-        for name, cut in (("polynomial", 10**6), ("matrix", 1)):
-            module.POLYNOMIAL_MAX_D = cut
-            jax.block_until_ready(permjax.mi_thermo(point).mi)
-            times = []
-            for _ in range(3):
-                t = time.perf_counter()
-                res = permjax.mi_thermo(point)
-                jax.block_until_ready(res.mi)
-                times.append(time.perf_counter() - t)
-            out[name] = min(times)
-            out[name + "_mi"] = float(res.mi)
-    finally:
-        module.POLYNOMIAL_MAX_D = keep
-    return out
+    t = common.first_and_warm(lambda: permjax.mi_thermo(point).mi, repeats=3)
+    return {"first_s": t.first_s, "warm_s": t.best_s, "mi": float(t.value), "peak_mb": common.peak_memory_mb()}
 
 
-def main():
-    rows = [measure(d) for d in DS]
-    keys = ("eval", "eval_vmap64", "jacobian", "jacobian_vmap64")
-    print(f"{'d':>3} {'n':>4}  " + "  ".join(f"{k + ' P/M (µs)':>27}" for k in keys) + "   leaves P/M")
-    for r in rows:
-        cells = "  ".join(f"{r['polynomial'][k] * 1e6:>11.3g} / {r['matrix'][k] * 1e6:>9.3g}  ({r['polynomial'][k] / r['matrix'][k]:4.2g}x)"
-                          for k in keys)
-        print(f"{r['d']:>3} {r['n']:>4}  {cells}   {r['polynomial']['leaf_bytes']:.3g} / {r['matrix']['leaf_bytes']:.3g} B")
-    faster = [r["d"] for r in rows if r["matrix"]["eval"] < r["polynomial"]["eval"]]
+def ratio(key):
+    """A table column: polynomial seconds over matrix seconds (>1: the matrix form is faster)."""
+    return lambda r: r["polynomial"][key] / r["matrix"][key]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--d", type=int, nargs="+", default=list(DS), help="local dimensions d (default 2 3 4 5 6 10)")
+    ap.add_argument("--thermo", action="store_true", help="also time mi_thermo with each form forced")
+    ap.add_argument("--thermo-d", type=int, nargs="+", default=list(THERMO_DS), help="d for --thermo (default 2 … 6)")
+    ap.add_argument("--timeout", type=float, default=TIMEOUT_S, help="seconds a fresh process may take")
+    args = ap.parse_args(argv)
+
+    rows = []
+    for d in args.d:
+        rows.append(common.fresh_process(measure, d, timeout=args.timeout) | {"d": d})
+        print(f"d={d} done", file=sys.stderr, flush=True)
+    thermo = []
+    for d in args.thermo_d if args.thermo else ():
+        row = {"d": d}
+        for form in FORMS:
+            row[form] = common.fresh_process(thermo_time, d, form, timeout=args.timeout)
+        if not any("error" in row[form] for form in FORMS):
+            row["mi_difference"] = abs(row["polynomial"]["mi"] - row["matrix"]["mi"])
+        thermo.append(row)
+        print(f"mi_thermo d={d} done", file=sys.stderr, flush=True)
+
+    from permjax.meanfield.drift import POLYNOMIAL_MAX_D  # after the fresh processes (imports JAX)
+
+    micro = lambda seconds: f"{seconds * 1e6:.3g}"  # noqa: E731
+    print("seconds per evaluation of the drift f and its Jacobian Df (µs), polynomial (P) and matrix (M) form; "
+          "P/M > 1: the matrix form is faster")
+    columns = [("d", "d"), ("n", "n")]
+    for key in KEYS:
+        columns += [(f"{key} P µs", f"polynomial.{key}", micro), (f"{key} M µs", f"matrix.{key}", micro),
+                    ("P/M", ratio(key), ".2g")]
+    columns += [("leaves P B", "polynomial.leaf_bytes", ".3g"), ("leaves M B", "matrix.leaf_bytes", ".3g"),
+                ("peak MB", "peak_mb", ".0f"), common.errors()]
+    print(common.table(rows, columns))
+    faster = [r["d"] for r in rows if "error" not in r and r["matrix"]["eval"] < r["polynomial"]["eval"]]
     print(f"matrix form faster per evaluation from d = {min(faster) if faster else None}; "
           f"POLYNOMIAL_MAX_D = {POLYNOMIAL_MAX_D}")
-    thermo = []
-    if "--thermo" in sys.argv:
-        print(f"\n{'d':>3}  mi_thermo warm (s): polynomial / matrix")
-        for d in THERMO_DS:
-            thermo.append(thermo_times(d))
-            r = thermo[-1]
-            print(f"{d:>3}  {r['polynomial']:.3f} / {r['matrix']:.3f}  ({r['polynomial'] / r['matrix']:.2g}x)  "
-                  f"mi {r['polynomial_mi']:.12f} / {r['matrix_mi']:.12f}", flush=True)
-    meta = {"jax": jax.__version__, "backend": jax.default_backend(), "cpu_count": os.cpu_count(),
-            "machine": platform.machine(), "permjax": permjax.__version__, "batch": BATCH,
-            "polynomial_max_d": POLYNOMIAL_MAX_D, "units": "seconds per evaluation"}
-    path = os.path.join(os.path.dirname(__file__), "results", "drift_forms.json")
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, "w") as fh:
-        json.dump({"meta": meta, "rows": rows, "mi_thermo": thermo}, fh, indent=1)
-    print("wrote", path)
+    if thermo:
+        print("\nmi_thermo of the default spin-s LMG with each form forced, fresh process each (s)")
+        print(common.table(thermo, [
+            ("d", "d"), ("P first s", "polynomial.first_s", ".2f"), ("P warm s", "polynomial.warm_s", ".3f"),
+            ("M first s", "matrix.first_s", ".2f"), ("M warm s", "matrix.warm_s", ".3f"),
+            ("P/M warm", lambda r: r["polynomial"]["warm_s"] / r["matrix"]["warm_s"], ".2g"),
+            ("abs dI", "mi_difference", ".1e"), common.errors(*FORMS)]))
+    common.write_results("drift_forms", {
+        "batch": BATCH, "polynomial_max_d": POLYNOMIAL_MAX_D, "units": "seconds per evaluation",
+        "rows": rows, "mi_thermo": thermo})
 
 
 if __name__ == "__main__":

@@ -14,16 +14,18 @@ Prints a table and writes benchmarks/results/families.json.
 from __future__ import annotations
 
 import argparse
-import json
-import time
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
 import permjax
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results"
 
 
 def batches(points: int) -> dict:
@@ -39,15 +41,13 @@ def batches(points: int) -> dict:
 
 
 def timed(fn, models, chunk: int):
+    """Seconds of a warm sweep (one sweep of the same shape first: compiles) and its I_M/N, or why not."""
     try:
-        permjax.sweep(fn, models, chunk_size=chunk, progress=False)  # compile
+        t = common.first_and_warm(lambda: permjax.sweep(fn, models, chunk_size=chunk, progress=False), repeats=1)
     except ValueError as e:
         return None, str(e)
-    t0 = time.perf_counter()
-    res = permjax.sweep(fn, models, chunk_size=chunk, progress=False)
-    seconds = time.perf_counter() - t0
-    out = res.outputs
-    return (seconds, np.asarray(out.mi if hasattr(out, "mi") else out)), None
+    out = t.value.outputs
+    return (t.warm_s, np.asarray(out.mi if hasattr(out, "mi") else out)), None
 
 
 def main(argv=None) -> None:
@@ -74,14 +74,10 @@ def main(argv=None) -> None:
                            max_abs_diff=float(np.max(np.abs(mi - base[1]))))
             rows.append(row)
 
-    print(f"| objective | model | ms/point | ratio | max abs diff of I_M/N |\n|---|---|---|---|---|")
-    for r in rows:
-        if r["status"] == "ok":
-            print(f"| {r['objective']} | {r['model']} | {r['ms_per_point']:.2f} | {r['ratio']:.2f} | {r['max_abs_diff']:.1e} |")
-        else:
-            print(f"| {r['objective']} | {r['model']} | n/a | | {r['reason'][:60]} |")
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "families.json").write_text(json.dumps(rows, indent=1))
+    common.report("families", rows, [
+        ("objective", "objective"), ("model", "model"), ("ms/point", "ms_per_point", ".2f"), ("ratio", "ratio", ".2f"),
+        ("max abs diff of I_M/N", "max_abs_diff", ".1e"), ("n/a: why", lambda r: r.get("reason", "")[:60] or None)],
+        rows)
 
 
 if __name__ == "__main__":

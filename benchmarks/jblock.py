@@ -8,7 +8,7 @@ Models: LMG at the paper's point (𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1), the gen
 ``benchmarks/general.py`` (BTC with dephasing, XYZ with a field), and the all-to-all XYZ family
 (γ = 0.2) at J_y = −3, −0.75, 3, where the anisotropic Hamiltonian dominates the weak decay.
 
-Each (model, N, method) runs in a fresh process (``finite.run_isolated``): the first call
+Each (model, N, method) runs in a fresh process (``common.fresh_process``): the first call
 (compile, assembly and factorisation included), a second, warm call, iterations, residual, peak
 resident memory above the process before the solve against ``steady_state_memory``, I_M/N; where both
 converged, |ΔI_M/N| between the methods and the time ratio gmres/jblock of each call. Prints a table and writes benchmarks/results/jblock.json.
@@ -16,15 +16,11 @@ converged, |ΔI_M/N| between the methods and the time ratio gmres/jblock of each
     python3 benchmarks/jblock.py [N ...]      (default 40 80)
 """
 
-import functools
-import json
 import os
 import sys
-import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-from finite import run_isolated  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 TIMEOUT_S = 600
 MODELS = ["lmg", "btc", "xyz", "XYZ Jy=-3", "XYZ Jy=-0.75", "XYZ Jy=3"]
@@ -40,27 +36,19 @@ def model(name):
     return build(name)
 
 
-def _solve(name, method, N, q):
-    import resource
-
-    import jax
-
+def _solve(name, method, N):
     import permjax
     from permjax.solvers import memory as steady_state_memory
 
     m = model(name)
-    base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6  # the process before the solve
-    times = []
-    for _ in range(2):
-        t0 = time.perf_counter()
-        st = permjax.steady_state(N, m, method=method, on_failure="warn")
-        jax.block_until_ready(st.blocks)
-        times.append(time.perf_counter() - t0)
+    with common.memory_added(reset=False) as mem:  # how far the solves raise the process's peak
+        t = common.first_and_warm(lambda: permjax.steady_state(N, m, method=method, on_failure="warn"), repeats=1)
+    st = t.value
     d = st.diagnostics.as_dict()
-    q.put(dict(first_s=times[0], warm_s=times[1], iterations=int(d["iterations"]), residual=float(d["residual"]),
-               converged=bool(d["converged"]), mi=float(permjax.mutual_information(st)) / N,
-               peak_gb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6 - base, base_gb=base,
-               estimate_gb=steady_state_memory(N, method).total / 1e9))
+    return dict(first_s=t.first_s, warm_s=t.warm_s, iterations=int(d["iterations"]), residual=float(d["residual"]),
+                converged=bool(d["converged"]), mi=float(permjax.mutual_information(st)) / N,
+                peak_gb=mem.kb / 1e6, base_gb=mem.base_kb / 1e6,
+                estimate_gb=steady_state_memory(N, method).total / 1e9)
 
 
 def main(Ns):
@@ -69,7 +57,7 @@ def main(Ns):
         for name in MODELS:
             row = dict(model=name, N=N)
             for method in ("gmres", "jblock"):
-                row[method] = run_isolated(functools.partial(_solve, name, method), N, timeout=TIMEOUT_S)
+                row[method] = common.fresh_process(_solve, name, method, N, timeout=TIMEOUT_S)
             g, j = row["gmres"], row["jblock"]
             if "error" not in g and "error" not in j and g["converged"] and j["converged"]:
                 row["mi_difference"] = abs(g["mi"] - j["mi"])
@@ -78,24 +66,19 @@ def main(Ns):
             rows.append(row)
             print(f"{name} N={N} done", file=sys.stderr, flush=True)
 
+    def iterations(key):
+        return lambda r: f"{r[key]['iterations']}{'' if r[key]['converged'] else '*'}"
+
     print("full-block steady state: q-conserving (gmres) vs J-conserving (jblock) preconditioner, fresh process each")
-    print(f"{'model':>13} {'N':>4} | {'gmres it':>8} {'first s':>7} {'warm s':>7} | {'jblock it':>9} {'first s':>7} "
-          f"{'warm s':>7} {'peak GB':>7} {'est. GB':>7} | {'first ×':>7} {'warm ×':>6} {'|dI/N|':>8}")
-    for r in rows:
-        g, j = r["gmres"], r["jblock"]
-        flag = lambda x: "" if x["converged"] else "*"  # noqa: E731
-        left = (f"{str(g['iterations']) + flag(g):>8} {g['first_s']:>7.1f} {g['warm_s']:>7.1f}" if "error" not in g
-                else f"{g['error'][:24]:>24}")
-        mid = (f"{str(j['iterations']) + flag(j):>9} {j['first_s']:>7.1f} {j['warm_s']:>7.1f} {j['peak_gb']:>7.2f} "
-               f"{j['estimate_gb']:>7.2f}" if "error" not in j else f"{j['error'][:41]:>41}")
-        right = (f"{r['first_ratio']:>7.2f} {r['warm_ratio']:>6.2f} {r['mi_difference']:>8.1e}" if "mi_difference" in r
-                 else f"{'-':>23}")
-        print(f"{r['model']:>13} {r['N']:>4} | {left} | {mid} | {right}")
+    common.report("jblock", rows, [
+        ("model", "model"), ("N", "N"), ("gmres it", iterations("gmres")), ("first s", "gmres.first_s", ".1f"),
+        ("warm s", "gmres.warm_s", ".1f"), ("jblock it", iterations("jblock")), ("first s", "jblock.first_s", ".1f"),
+        ("warm s", "jblock.warm_s", ".1f"), ("peak GB", "jblock.peak_gb", ".2f"),
+        ("est. GB", "jblock.estimate_gb", ".2f"), ("first ×", "first_ratio", ".2f"), ("warm ×", "warm_ratio", ".2f"),
+        ("|dI/N|", "mi_difference", ".1e"), common.errors("gmres", "jblock")],
+        {"cpus": os.cpu_count(), "rows": rows})
     print("first ×, warm ×: gmres seconds over jblock seconds (>1: jblock is faster); *: not converged (stalled, "
           "flagged); peak GB: jblock's peak resident memory above the process before the solve")
-    os.makedirs(os.path.join(HERE, "results"), exist_ok=True)
-    with open(os.path.join(HERE, "results", "jblock.json"), "w") as f:
-        json.dump({"machine": os.uname().nodename, "cpus": os.cpu_count(), "rows": rows}, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -18,14 +18,11 @@ Prints a table and writes benchmarks/results/sweep.json.
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
-import time
-from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 
 def run_case(case: dict) -> dict:
@@ -47,12 +44,9 @@ def run_case(case: dict) -> dict:
         return sweep_finite(case["N"], g, warm_start=case["method"] == "sequential", chunk_size=case["chunk"],
                             progress=False, method=case["solver"])
 
-    t0 = time.perf_counter()
-    once(warm_grid)
-    warmup = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    res = once(grid)
-    seconds = time.perf_counter() - t0
+    warmup = common.first_and_warm(lambda: once(warm_grid), repeats=0).first_s
+    timed = common.first_and_warm(lambda: once(grid), repeats=0)
+    res, seconds = timed.value, timed.first_s
     out = res.outputs
     mi = np.asarray(out.mi if hasattr(out, "mi") else out["mi"])
     iters = out["diagnostics"]["iterations"] if isinstance(out, dict) else None
@@ -69,14 +63,13 @@ def run_case(case: dict) -> dict:
     }
 
 
-def in_subprocess(case: dict, devices: int) -> dict:
-    env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu"}
-    proc = subprocess.run(
-        [sys.executable, __file__, "--worker", json.dumps(case)], env=env, capture_output=True, text=True
-    )
-    if proc.returncode != 0:
-        raise RuntimeError(f"worker failed:\n{proc.stderr[-3000:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+def in_subprocess(case: dict, devices: int, timeout: float) -> dict:
+    """``run_case`` in a fresh process that sees ``devices`` forced host devices."""
+    r = common.fresh_process(run_case, case, timeout=timeout, env={
+        "XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}", "JAX_PLATFORMS": "cpu"})
+    if "error" in r:
+        raise RuntimeError(f"worker failed: {r['error']}")
+    return r
 
 
 def scan(N, h, G, solver):
@@ -93,7 +86,7 @@ def scan(N, h, G, solver):
 
 def run_optimizer(N_list, solver: str) -> list[dict]:
     """Gradient searches over Γ, each compared with a refined grid scan (tests/grid_reference.py)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    sys.path.insert(0, common.TESTS)
     from grid_reference import refined_grid_argmax
 
     import permjax
@@ -107,9 +100,9 @@ def run_optimizer(N_list, solver: str) -> list[dict]:
         else:
             def objective(m, N=N):
                 return permjax.mi_finite(N, m, method=solver)
-        t0 = time.perf_counter()
-        res = permjax.maximize(objective, LMG(J=3.0, h=h, gamma=1.0), bounds={"Gamma": (1.05, 4.0)}, starts=4)
-        seconds = time.perf_counter() - t0
+        timed = common.first_and_warm(lambda: permjax.maximize(objective, LMG(J=3.0, h=h, gamma=1.0),
+                                                               bounds={"Gamma": (1.05, 4.0)}, starts=4), repeats=0)
+        res, seconds = timed.value, timed.first_s
         G_grid, v_grid = refined_grid_argmax(lambda G, h=h, N=N: scan(N, h, G, solver), 1.05, 4.0, points=11)
         rows.append({"N": label, "h": h, "Gamma_star": res.params["Gamma"], "mi_max": float(res.value),
                      "grad_norm": float(res.grad_norm), "converged": res.converged, "steps": res.steps,
@@ -121,7 +114,6 @@ def run_optimizer(N_list, solver: str) -> list[dict]:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--thermo-points", type=int, default=1000)
     p.add_argument("--thermo-chunk", type=int, default=256)
     p.add_argument("--finite-N", type=int, default=40)
@@ -132,15 +124,12 @@ def main(argv=None) -> int:
     p.add_argument("--optimize-N", default="40", help="finite N values for the gradient search ('' to skip)")
     p.add_argument("--solver", default="gmres", help="steady_state method for finite N (default gmres)")
     p.add_argument("--skip", default="", help="comma list of sections to skip: thermo,finite,warm,optimize")
+    p.add_argument("--timeout", type=float, default=3600, help="seconds a case's fresh process may take")
     args = p.parse_args(argv)
-
-    if args.worker:
-        print(json.dumps(run_case(json.loads(args.worker))))
-        return 0
 
     skip = set(filter(None, args.skip.split(",")))
     rows = []
-    report = {"machine": f"{os.cpu_count()} CPU cores (shared)", "solver": args.solver, "rows": rows}
+    report = {"solver": args.solver, "rows": rows}  # write_results adds the machine
 
     def add(label, baseline, result):
         import numpy as np
@@ -152,41 +141,39 @@ def main(argv=None) -> int:
 
     if "thermo" not in skip:
         case = {"kind": "thermo", "N": None, "points": args.thermo_points, "chunk": args.thermo_chunk, "method": "vmap"}
-        base = in_subprocess(case, 1)
+        base = in_subprocess(case, 1, args.timeout)
         add("N=inf, 1 device (baseline)", base, base)
-        add("N=inf, 4 host devices", base, in_subprocess(case, 4))
+        add("N=inf, 4 host devices", base, in_subprocess(case, 4, args.timeout))
     if "finite" not in skip:
         case = {"kind": "finite", "N": args.finite_N, "points": args.finite_points, "chunk": args.finite_chunk,
                 "method": "vmap", "solver": args.solver}
-        base = in_subprocess(case, 1)
+        base = in_subprocess(case, 1, args.timeout)
         add(f"N={args.finite_N}, 1 device (baseline)", base, base)
-        add(f"N={args.finite_N}, 4 host devices", base, in_subprocess(case, 4))
+        add(f"N={args.finite_N}, 4 host devices", base, in_subprocess(case, 4, args.timeout))
     if "warm" not in skip:
         for N in [int(n) for n in args.warm_N.split(",") if n]:
             case = {"kind": "finite", "N": N, "points": args.warm_points, "chunk": args.finite_chunk, "method": "vmap",
                     "solver": args.solver}
-            base = in_subprocess(case, 1)
+            base = in_subprocess(case, 1, args.timeout)
             add(f"N={N}, vmap (baseline)", base, base)
-            add(f"N={N}, warm-started sequential", base, in_subprocess({**case, "method": "sequential"}, 1))
+            add(f"N={N}, warm-started sequential", base, in_subprocess({**case, "method": "sequential"}, 1, args.timeout))
 
-    print(f"{'case':<34}{'points':>7}{'dev':>5}{'chunk':>6}{'warmup s':>10}{'run s':>9}{'pts/s':>10}{'ratio':>8}{'iters':>8}{'max|Δ|':>10}")
-    for r in rows:
-        it = f"{r['mean_iterations']:.0f}" if r["mean_iterations"] is not None else "-"
-        print(f"{r['section']:<34}{r['points']:>7}{r['n_devices']:>5}{r['chunk_used']:>6}{r['warmup_s']:>10.2f}"
-              f"{r['seconds']:>9.2f}{r['points_per_s']:>10.3g}{r['speedup_vs_baseline']:>8.2f}{it:>8}"
-              f"{r['max_abs_diff_vs_baseline']:>10.1e}")
+    print(common.table(rows, [
+        ("case", "section"), ("points", "points"), ("dev", "n_devices"), ("chunk", "chunk_used"),
+        ("warmup s", "warmup_s", ".2f"), ("run s", "seconds", ".2f"), ("pts/s", "points_per_s", ".3g"),
+        ("ratio", "speedup_vs_baseline", ".2f"), ("iters", "mean_iterations", ".0f"),
+        ("max|Δ|", "max_abs_diff_vs_baseline", ".1e")]))
 
     if "optimize" not in skip:
         report["optimize"] = run_optimizer([int(n) for n in args.optimize_N.split(",") if n], args.solver)
-        print(f"\n{'maximize I_M/N over Gamma':<26}{'h':>5}{'Gamma*':>14}{'I_M/N max':>16}{'|grad|':>10}{'conv':>6}{'steps':>6}{'s':>8}"
-              f"{'Gamma grid':>14}{'|dGamma|':>10}")
-        for r in report["optimize"]:
-            print(f"{'N=' + r['N']:<26}{r['h']:>5}{r['Gamma_star']:>14.8f}{r['mi_max']:>16.12f}{r['grad_norm']:>10.1e}"
-                  f"{str(r['converged']):>6}{r['steps']:>6}{r['seconds']:>8.1f}{r['Gamma_grid']:>14.8f}{r['abs_dGamma_vs_grid']:>10.1e}")
+        print("\nmaximize I_M/N over Gamma")
+        print(common.table(report["optimize"], [
+            ("N", "N"), ("h", "h"), ("Gamma*", "Gamma_star", ".8f"), ("I_M/N max", "mi_max", ".12f"),
+            ("|grad|", "grad_norm", ".1e"), ("conv", "converged"), ("steps", "steps"), ("s", "seconds", ".1f"),
+            ("Gamma grid", "Gamma_grid", ".8f"), ("|dGamma|", "abs_dGamma_vs_grid", ".1e")]))
 
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "sweep.json").write_text(json.dumps(report, indent=1))
-    print(f"\nwritten to {RESULTS / 'sweep.json'}")
+    print()
+    common.write_results("sweep", report)
     return 0
 
 

@@ -20,10 +20,8 @@ Prints a table and writes benchmarks/results/thermo.json.
 from __future__ import annotations
 
 import argparse
-import json
-import math
-import time
-from pathlib import Path
+import os
+import sys
 
 import jax
 import jax.numpy as jnp
@@ -34,20 +32,14 @@ import permjax
 from permjax import LMG
 from permjax.models.zoo import BTC, XYZ, SpinOneLMG
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
 
 def best_time(fn, repeats):
     """Compile (first call, timed separately), then the best of ``repeats`` calls."""
-    t = time.perf_counter()
-    jax.block_until_ready(fn())
-    first = time.perf_counter() - t
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append(time.perf_counter() - t)
-    return min(times), first
+    t = common.first_and_warm(fn, repeats)
+    return t.best_s, t.first_s
 
 
 def scipy_long_average(p, window, transient=300.0):
@@ -117,14 +109,8 @@ def main():
         rows.append((f"vmapped sweep, {n} points", f"{t_sweep:.2f} s", f"{n / t_sweep:.0f} points/s"))
         rows.append(("  kinds (fixed point, cycle, not resolved)", str(kinds), f"first call (compiles) {c_sweep:.1f} s"))
 
-    width = max(len(r[0]) for r in rows)
     print(f"permjax {permjax.__version__}, jax {jax.__version__}, {jax.devices()}")
-    for r in rows:
-        print(f"{r[0]:<{width}}  {r[1]:<28} {r[2]}")
-    RESULTS.mkdir(exist_ok=True)
-    name = "thermo_gpu.json" if args.gpu else "thermo.json"
-    (RESULTS / name).write_text(json.dumps(report, indent=1))
-    print(f"written to {RESULTS / name}")
+    common.report("thermo_gpu" if args.gpu else "thermo", rows, [("measurement", 0), ("result", 1), ("note", 2)], report)
 
 
 def single_points(args, rows, report):
@@ -142,9 +128,8 @@ def single_points(args, rows, report):
             rec["error_vs_eq18"] = abs(mi - float(permjax.mi_thermo_analytic(LMG(3.0, 0.0, 1.68, 1.0))))
         base = []
         for w in (float(x) for x in args.windows.split(",")):
-            t = time.perf_counter()
-            val = scipy_long_average(np.asarray(p), w)
-            tb = time.perf_counter() - t
+            t = common.first_and_warm(lambda: scipy_long_average(np.asarray(p), w), repeats=0)
+            val, tb = t.value, t.first_s
             ref = float(permjax.mi_thermo_analytic(LMG(3.0, 0.0, 1.68, 1.0))) if h == 0.0 else mi
             base.append({"window": w, "mi": val, "seconds": tb, "deviation": abs(val - ref),
                          "time_ratio_baseline_over_permjax": tb / t_fwd})
@@ -169,9 +154,10 @@ def single_points(args, rows, report):
         t_fwd, c_fwd = best_time(lambda: fwd(p), args.repeats)
         t_grad, _ = best_time(lambda: grd(p), args.repeats)
         res = permjax.mi_thermo(fam())
-        t = time.perf_counter()
-        base = scipy_zoo_average(fam().to_model(), np.asarray(res.starts)[0], float(permjax.meanfield.rate_unit(fam().to_model())))
-        tb = time.perf_counter() - t
+        t = common.first_and_warm(lambda: scipy_zoo_average(fam().to_model(), np.asarray(res.starts)[0],
+                                                            float(permjax.meanfield.rate_unit(fam().to_model()))),
+                                  repeats=0)
+        base, tb = t.value, t.first_s
         rec = {"mi": float(res.mi), "attractor": res.kind_name, "forward_s": t_fwd, "compile_forward_s": c_fwd,
                "grad_over_forward": t_grad / t_fwd, "over_lmg": t_fwd / lmg_per_point, "scipy_s": tb,
                "scipy_mi": base, "scipy_deviation": abs(base - float(res.mi)), "scipy_over_permjax": tb / t_fwd}
@@ -180,7 +166,6 @@ def single_points(args, rows, report):
                      f"{t_fwd / lmg_per_point:.2f}x LMG h=0.5; grad/forward {t_grad / t_fwd:.2f}x"))
         rows.append((f"  scipy long average (window 100/κ)", f"|dev| {rec['scipy_deviation']:.1e}",
                      f"{tb:.2f} s = {tb / t_fwd:.0f}x permjax"))
-
 
 
 if __name__ == "__main__":

@@ -12,21 +12,20 @@ Prints the counts and writes benchmarks/results/thermo_scan.json.
 from __future__ import annotations
 
 import argparse
-import json
+import os
 import sys
-import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 
 import permjax
 from permjax import LMG
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from meanfield_reference import lmg_long_run, verdicts  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
 
-RESULTS = Path(__file__).resolve().parent / "results"
+sys.path.insert(0, common.TESTS)
+from meanfield_reference import lmg_long_run, verdicts  # noqa: E402
 
 
 def main():
@@ -39,20 +38,23 @@ def main():
     J, h, G = np.meshgrid(np.linspace(-100, 100, args.J), np.linspace(0, 100, args.h), np.linspace(0, 10, args.Gamma),
                           indexing="ij")
     J, h, G = J.ravel(), h.ravel(), G.ravel()
-    t0 = time.perf_counter()
+
+    def solve():
+        res = permjax.mi_thermo(LMG(J, h, G, 1.0))
+        return res, np.asarray(res.mi)
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = permjax.mi_thermo(LMG(J, h, G, 1.0))
-        mi = np.asarray(res.mi)
-    t_permjax = time.perf_counter() - t0
+        run = common.first_and_warm(solve, repeats=0)
+    (res, mi), t_permjax = run.value, run.first_s
     kind, m_mean = np.asarray(res.kind), np.asarray(res.m_mean)
     out, t_ref = [], 0.0
     for s in range(0, len(J), args.chunk):
         sl = slice(s, s + args.chunk)
-        t0 = time.perf_counter()
-        ref = lmg_long_run(np.stack([J[sl], h[sl], G[sl], np.ones_like(J[sl])], -1))
-        t_ref += time.perf_counter() - t0
-        out += verdicts(kind[sl], mi[sl], m_mean[sl], ref)
+        ref = common.first_and_warm(lambda: lmg_long_run(np.stack([J[sl], h[sl], G[sl], np.ones_like(J[sl])], -1)),
+                                    repeats=0)
+        t_ref += ref.first_s
+        out += verdicts(kind[sl], mi[sl], m_mean[sl], ref.value)
     counts = {k: out.count(k) for k in ("agrees", "nan", "contradicted")}
     kinds = np.bincount(kind, minlength=3).tolist()
     bad = [{"J": J[i], "h": h[i], "Gamma": G[i], "mi": float(mi[i])} for i, v in enumerate(out) if v == "contradicted"]
@@ -60,12 +62,11 @@ def main():
     report = {"points": len(J), "verdicts": counts, "kinds_fp_cycle_unresolved": kinds, "permjax_s": t_permjax,
               "scipy_s": t_ref, "contradicted": bad, "nan": nan,
               "multistable": int(np.sum(np.asarray(res.n_attractors) > 1))}
-    print(f"{len(J)} points: {counts}; kinds (fixed point, cycle, not resolved) {kinds}; "
+    print(f"{len(J)} points; kinds (fixed point, cycle, not resolved) {kinds}; "
           f"{report['multistable']} with several attractors; permjax {t_permjax:.1f} s (incl. compile), scipy {t_ref:.1f} s")
     for b in bad:
         print("  contradicted:", b)
-    RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "thermo_scan.json").write_text(json.dumps(report, indent=1, default=float))
+    common.report("thermo_scan", [counts], [(k, k) for k in counts], report)
 
 
 if __name__ == "__main__":
