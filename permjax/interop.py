@@ -5,7 +5,7 @@ when one of these functions is called.
 piqs's Dicke basis (``qutip.piqs.jmm1_dictionary``, ``block_matrix``): an nds × nds matrix,
 nds = Σ_J (2J+1), block-diagonal with one block per J, J from N/2 *downward*, and inside each
 block M from J *downward*: |J, M⟩ sits at row Σ_{J′>J} (2J′+1) + (J − M). Its entries are those
-of permjax's blocks ρ_J (``DickeState``, Eq. 20): ρ_T = ⊕_J ρ_J ⊗ 1_{dim_J}/dim_J with
+of permjax's blocks ρ_J (``DickeState``, Eq. 20): ``ρ_T = ⊕_J ρ_J ⊗ 1_{dim_J}/dim_J`` with
 Σ_J Tr ρ_J = 1 — each block stored once, *without* the degeneracy dim_J (Eq. 21), and the
 entries ⟨J,M|ρ|J,M′⟩ summed over the dim_J copies. So Tr(ρ jz) is ⟨J_z⟩ and piqs's
 ``entropy_vn_dicke`` gives S(ρ_T) = Σ_J [S(ρ_J) + Tr ρ_J ln dim_J] (Eq. 27), as permjax does.

@@ -47,7 +47,7 @@ DEFAULT_STARTS = 4  # initial states per model: m0, then the default spread (``i
 
 @dataclasses.dataclass(frozen=True)
 class ThermoOptions:
-    """Numerical options of :func:`mi_thermo` (times in units of 1/κ, κ = ``rate_unit(model)``;
+    """Numerical options of ``mi_thermo`` (times in units of 1/κ, κ = ``rate_unit(model)``;
     for LMG κ = γ).
 
     Attributes:
@@ -619,7 +619,7 @@ def mi_thermo(model, **options) -> ThermoResult:
     batched model (array leaves) is mapped over directly.
 
     * Fixed point: 0, or over a symmetry orbit (a ring, a pair exchanged by a symmetry)
-      S(Pξ*) − S(ξ*), with the implicit derivative through ξ* (the ring's Goldstone direction
+      ``S(Pξ*) − S(ξ*)``, with the implicit derivative through ξ* (the ring's Goldstone direction
       projected out).
     * Limit cycle: exact one-period averages on the Newton-shooting orbit, twirled over the orbit;
       gradients by implicit differentiation.
@@ -634,7 +634,7 @@ def mi_thermo(model, **options) -> ThermoResult:
 
     Args:
         model: a PIModel or family point (scalar or batched coefficients).
-        **options: fields of :class:`ThermoOptions` (tolerances, transient length, starts, ...).
+        **options: fields of ``ThermoOptions`` (tolerances, transient length, starts, ...).
 
     Returns:
         ThermoResult with ``mi``, ``mi_err``, ``kind``, ``period``, ``m_mean``, the orbits and diagnostics.

@@ -224,7 +224,9 @@ def _concrete_probes(model: PIModel) -> tuple:
 class Symmetries:
     """Candidate symmetries of one model structure and how to test them on coefficients.
 
-    Attributes (numpy, static):
+    The attributes are numpy arrays, static (computed once per model structure).
+
+    Attributes:
         d: levels per unit.
         generators: (K, d, d) Hermitian candidates G of continuous groups e^{−iGθ} (‖G‖_F = 1).
         elements: (E, d, d) unitary candidates u of discrete groups.
