@@ -261,3 +261,18 @@ def test_bad_models():
         PIModel(2, collective=[(float("nan"), SM)])
     with pytest.raises(ValueError, match="PIModel"):
         permjax.drift(jnp.zeros(3), {"J": 1.0})
+
+
+def test_options_object_and_fields_are_one_convention():
+    """``mi_thermo(model, ThermoOptions(...))`` and the same fields as keywords give the same
+    result; keywords replace the object's fields; anything else is a one-line error."""
+    from permjax import ThermoOptions
+
+    model = LMG(3.0, 0.0, 1.68, 1.0)
+    a = permjax.mi_thermo(model, ThermoOptions(starts=1))
+    b = permjax.mi_thermo(model, starts=1)
+    c = permjax.mi_thermo(model, ThermoOptions(starts=3), starts=1)
+    assert float(a.mi) == float(b.mi) == float(c.mi) and a.starts.shape == c.starts.shape == (1, 3)
+    assert abs(float(a.mi) - float(permjax.mi_thermo_analytic(model))) < 1e-9
+    with pytest.raises(ValueError, match="ThermoOptions"):
+        permjax.mi_thermo(model, {"starts": 1})

@@ -27,11 +27,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import linalg
-from ..models.operators import sigma_minus, sigma_plus, sigma_x, sigma_y
+from ..models.operators import sigma_minus, sigma_x, sigma_y, sigma_z
 from ..models.pimodel import PIModel
-from .drift import DriftPolynomial, _static, _structure_tensors, _terms
+from .drift import BUILDERS
 from .orbits import holevo, tangent_projector
-from .states import unit_entropy
+from .states import bloch, unit_entropy
 
 FIXED_POINT = 0
 LIMIT_CYCLE = 1
@@ -51,33 +51,37 @@ RETRY_STEPS_FACTOR = 20  # a transient that runs out of steps is retried with th
 # --- the stand-in cycle: finite inputs for the branches a point does not take -----------------
 
 
-@functools.lru_cache(maxsize=16)
-def _stand_in(d: int):
-    """A polynomial drift with a known stable limit cycle in n = d² − 1 dimensions: the LMG drift
-    at 𝒥 = 3, h = 0, Γ = 2, γ = 1 (Eq. 17: m_z = 1/2, m_xy = 1/√2, ω = 3/2) on the σ_x, σ_y, σ_z
-    components of levels (0, 1), every other component decaying at rate 1. Returns numpy
-    (a, B, C, x0, T)."""
+def stand_in_model(d: int) -> PIModel:
+    """A d-level model with a known stable limit cycle: the qubit LMG at 𝒥 = 3, h = 0, Γ = 2, γ = 1
+    (Eq. 17: m_z = 1/2, m_xy = 1/√2, ω = 3/2) on levels (0, 1), its local pumping σ₊ = |0⟩⟨1|
+    extended to the lowering cascade L = Σ_{k≥1} |k−1⟩⟨k| (rate 1). On levels (0, 1) L acts as σ₊;
+    it drains every level k ≥ 2, and every coherence with such a level decays at rate ≥ 1/2 (the
+    L†L = 1 − |0⟩⟨0| part), so the cycle is stable in all d² − 1 directions. For d = 2: LMG."""
+    embed = lambda m: np.pad(m, (0, d - 2))
+    sx, sy = embed(sigma_x / 2), embed(sigma_y / 2)
     with jax.ensure_compile_time_eval():
-        lmg = PIModel(2, hamiltonian=[(3.0, sigma_x / 2, sigma_x / 2), (3.0, sigma_y / 2, sigma_y / 2)],
-                      collective=[(2.0, sigma_minus)], local=[(1.0, sigma_plus)])
-    terms = _terms(lmg)
-    w = np.array([3.0, 3.0, 2.0, 1.0])  # the coefficients above
-    f = [np.tensordot(w, x, axes=1) for x in _structure_tensors(tuple(_static(t) for t in terms), 2)]
-    n = d * d - 1
-    idx = np.array([0, d * (d - 1) // 2, d * (d - 1)])  # σ_x, σ_y, σ_z of levels 0, 1 among the v_l
-    a, B, C = np.zeros(n), -np.eye(n), np.zeros((n, n, n))
-    a[idx] = f[0]
-    B[np.ix_(idx, idx)] = f[1]
-    C[np.ix_(idx, idx, idx)] = f[2]
-    x0 = np.zeros(n)
-    x0[idx] = (math.sqrt(2.0 * 1.0 * (2.0 - 1.0)) / 2.0, 0.0, 0.5)
-    return a, B, C, x0, 2 * math.pi / 1.5
+        return PIModel(d, hamiltonian=[(3.0, sx, sx), (3.0, sy, sy)], collective=[(2.0, embed(sigma_minus))],
+                       local=[(1.0, np.eye(d, k=1))])
 
 
-def stand_in(d: int):
-    """(drift, x0, T) of the stand-in cycle as arrays."""
-    a, B, C, x0, T = _stand_in(d)
-    return DriftPolynomial(jnp.asarray(a), jnp.asarray(B), jnp.asarray(C)), jnp.asarray(x0), jnp.asarray(T)
+@functools.lru_cache(maxsize=32)
+def _stand_in(form, d: int):
+    """The stand-in's drift in ``form`` (numpy leaves), a point x0 of its cycle and the period T."""
+    with jax.ensure_compile_time_eval():
+        f = jax.tree.map(np.asarray, BUILDERS[form](stand_in_model(d)))
+    m_xy, m_z = math.sqrt(2.0 * 1.0 * (2.0 - 1.0)) / 2.0, 0.5
+    r0 = np.zeros((d, d), complex)
+    r0[:2, :2] = (np.eye(2) + m_xy * sigma_x + m_z * sigma_z) / 2
+    return f, bloch(r0), 2 * math.pi / 1.5
+
+
+def stand_in(f, d: int):
+    """(f, s_f, x0, T): the model's drift ``f`` and the stand-in cycle's drift ``s_f``, built by
+    f's own constructor from ``stand_in_model(d)`` and brought to common leaf shapes (``align``),
+    so that ``select`` can pick between them leaf by leaf; x0 a point of the cycle, T its period."""
+    s_f, x0, T = _stand_in(type(f), d)
+    f, s_f = f.align(jax.tree.map(jnp.asarray, s_f))
+    return f, s_f, jnp.asarray(x0), jnp.asarray(T)
 
 
 def select(pred, x, y):
@@ -101,7 +105,7 @@ def _variational_field(s, y, args):
     """(m, Φ)' = T (f(m), Df(m) Φ): the flow and its Jacobian ∂m(s)/∂m(0)."""
     f, T = args
     m, phi = y
-    return T * f(m), T * (f.jacobian(m) @ phi)
+    return T * f(m), T * f.tangent(m, phi)
 
 
 def _quadrature_field(s, y, args):

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..entropy import binary_entropy, bloch_norm, von_neumann_entropy
-from ..models.operators import gell_mann
+from ..models.operators import gell_mann_combination, gell_mann_components, state_from_bloch
 from ..models.pimodel import LocalJump, PIModel
 
 
@@ -18,15 +18,13 @@ def unit_entropy(xi, d: int):
     von Neumann entropy of the d×d matrix."""
     if d == 2:
         return binary_entropy(bloch_norm(xi))
-    v = jnp.asarray(gell_mann(d))
-    r = (jnp.eye(d) + jnp.tensordot(xi, v, axes=([-1], [0]))) / d
-    return von_neumann_entropy(r)
+    return von_neumann_entropy(state_from_bloch(xi, d))
 
 
 def bloch(r):
     """ξ_l = (d/2) Tr(r v_l) (Eq. 3) in numpy (static data)."""
     d = r.shape[-1]
-    return (d / 2.0) * np.real(np.einsum("...ij,lji->...l", r, gell_mann(d)))
+    return (d / 2.0) * gell_mann_components(np.asarray(r, complex), d)
 
 
 def default_m0(d: int) -> np.ndarray:
@@ -52,7 +50,7 @@ def initial_states(d: int, count: int, seed: int = 0) -> np.ndarray:
 
 def check_state(xi, d: int, what: str) -> None:
     """``ValueError`` unless r = (1 + ξ·v)/d is a state (eigenvalues ≥ −1e-12)."""
-    w = np.linalg.eigvalsh(np.eye(d) / d + np.tensordot(xi, gell_mann(d), axes=1) / d)
+    w = np.linalg.eigvalsh(np.eye(d) / d + gell_mann_combination(np.asarray(xi, float), d) / d)
     if w[0] < -1e-12:
         raise ValueError(f"{what} is not a state (r = (1 + ξ·v)/d has eigenvalue {w[0]:.3g} < 0)")
 

@@ -38,7 +38,7 @@ from .attractors import (CHAOTIC, FIXED_POINT, KIND_NAMES, LIMIT_CYCLE, MARGINAL
                          QUASI_PERIODIC, cycle_average, ergodic_average, ergodic_estimate, find_cycle, fine_window,
                          fixed_point, implicit_fixed_point, implicit_orbit, nan_derivative, relax, return_times, select,
                          stand_in, unit_vector, window_average)
-from .drift import DriftPolynomial, drift_polynomial
+from .drift import check_fits, drift_form, make_drift
 from .orbits import OrbitData, fixed_point_value, holevo, orbit_data, orbit_size
 from .states import check_state, default_m0, initial_states, rate_unit, unit_entropy
 
@@ -187,11 +187,11 @@ def _explore(f, A, ts, ms, finished, d: int, opts: ThermoOptions, ts_f, ms_f, us
                   jnp.full(n, nan), jnp.full(n, nan))
 
 
-def _find_orbit(f, A, start: _Start, d: int, opts: ThermoOptions, active) -> _Start:
+def _find_orbit(f, A, start: _Start, d: int, opts: ThermoOptions, active, stand) -> _Start:
     """Newton shooting from the window start where ``active`` (else nothing is tried: the
-    stand-in cycle's finite inputs, count 0)."""
+    stand-in cycle's finite inputs ``stand`` = (drift, x0, T), count 0)."""
     active = active & start.try_cycle
-    s_f, s_x, s_T = stand_in(d)
+    s_f, s_x, s_T = stand
     x_ref = jnp.where(active, start.window[0], s_x)
     periods = jnp.where(active, start.periods, s_T)
     y, pinv, res, steps, fmax, normal, accepted = find_cycle(select(active, f, s_f), jnp.where(active, A, 0.0),
@@ -209,14 +209,14 @@ def _on_window(a, b):
     return jnp.all(gaps <= step + 1e-9)
 
 
-def _orbit_values(f, A, P, d: int, start: _Start, opts: ThermoOptions):
+def _orbit_values(f, A, P, d: int, start: _Start, opts: ThermoOptions, stand):
     """(I_M/N, ξ̄, S̄, period, finished) of a fixed point or cycle start, its I_M/N the orbit's
     Holevo value carrying implicit derivatives (fixed point: through ξ*; cycle: through (x0, T)).
-    Branches a start does not take run on stand-in inputs (finite, values unused)."""
+    Branches a start does not take run on the stand-in cycle ``stand`` (finite, values unused)."""
     n = f.n
     is_fp = start.kind == FIXED_POINT
     is_cycle = start.kind == LIMIT_CYCLE
-    s_f, s_x, _ = stand_in(d)
+    s_f, s_x, _ = stand
     safe = jnp.zeros(n)
 
     xi_fp = implicit_fixed_point(select(is_fp, f, s_f), jnp.where(is_fp, A, 0.0), jnp.where(is_fp, start.m_fp, s_x),
@@ -261,6 +261,7 @@ def _labels(same):
 
 
 def _mi_thermo_single(f, unit, anchor, orb: OrbitData, d: int, starts, opts: ThermoOptions):
+    f, *stand = stand_in(f, d)  # the stand-in cycle's drift in f's form, padded alike
     f0 = jax.lax.stop_gradient(f)
     u0 = jax.lax.stop_gradient(unit)
     A, P = orb.A, orb.P
@@ -280,8 +281,8 @@ def _mi_thermo_single(f, unit, anchor, orb: OrbitData, d: int, starts, opts: The
         # one start at a time (lax.map: one compiled copy). The implicit steps carry the first
         # start's gradient (the others' values are cut from it below).
         start, active = args
-        orbit = _find_orbit(f0, A, start, d, opts, active)
-        return orbit, _orbit_values(f, A, P, d, orbit, opts)
+        orbit = _find_orbit(f0, A, start, d, opts, active, stand)
+        return orbit, _orbit_values(f, A, P, d, orbit, opts, stand)
 
     orbits, (mi, xi_bar, s_bar, period, fin) = jax.lax.map(orbit_and_average, (explored, ~inherit))
 
@@ -592,10 +593,30 @@ def _report(res: ThermoResult, names, values) -> ThermoResult:
 
 # --- the entry point -------------------------------------------------------------------------
 
+#: n×n float64 arrays alive at once per model point: the variational state (ξ, Φ) through the
+#: Dopri8 stages, the shooting Jacobian and its SVD pseudo-inverse, the fixed point's Jacobian and
+#: deflation, the tangent projector's eigh and the monodromy's eigenvalues (host LAPACK)
+SQUARE_ARRAYS = 35
+#: (n, d, d) complex arrays alive at once in a batched tangent Df V of the matrix form (d δr,
+#: δK, K δr, δK r, L δr, L δr L†, δZ, …)
+TANGENT_ARRAYS = 10
+
+
+def pipeline_bytes(d: int, batch: int = 1) -> int:
+    """Peak bytes of ``mi_thermo`` for ``batch`` model points of d levels, dominated for large d by
+    the n×n stages (n = d² − 1): ``SQUARE_ARRAYS`` n² float64, ``TANGENT_ARRAYS`` (n, d, d) complex
+    in the matrix form's tangents, and the polynomial's C and its Jacobian temporary (2 n³)."""
+    n = d * d - 1
+    per_point = 8 * SQUARE_ARRAYS * n * n + (16 * TANGENT_ARRAYS * n * d * d if drift_form(d).__name__ == "DriftMatrix"
+                                              else 16 * n**3)
+    return batch * per_point
+
+
+
 
 @functools.partial(jax.jit, static_argnums=(4, 5, 6))
-def _mi_thermo_jit(f: DriftPolynomial, unit, anchor, orb: OrbitData, d, opts: ThermoOptions, starts_key):
-    # the model enters only through its drift's coefficients (a, B, C), κ and its symmetries at
+def _mi_thermo_jit(f, unit, anchor, orb: OrbitData, d, opts: ThermoOptions, starts_key):
+    # the model enters only through its drift's leaves (``make_drift``), κ and its symmetries at
     # this point: every model of the same d shares one compilation, free of host callbacks (so
     # the persistent cache keeps it)
     with static_checks_only():
@@ -604,12 +625,12 @@ def _mi_thermo_jit(f: DriftPolynomial, unit, anchor, orb: OrbitData, d, opts: Th
         if shape == ():
             return _mi_thermo_single(f, unit, anchor, orb, d, starts, opts)
         flat = jax.tree.map(lambda a, k: a.reshape((-1,) + a.shape[a.ndim - k:]), (f, unit, anchor, orb),
-                            (DriftPolynomial(1, 2, 3), 0, 0, OrbitData(3, 2)))
+                            (f.event_ndims(), 0, 0, OrbitData(3, 2)))
         res = jax.vmap(_mi_thermo_single, in_axes=(0, 0, 0, 0, None, None, None))(*flat, d, starts, opts)
         return jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), res)
 
 
-def mi_thermo(model, **options) -> ThermoResult:
+def mi_thermo(model, options: ThermoOptions | None = None, **fields) -> ThermoResult:
     """lim_{N→∞} I_M/N: S(⟨r⟩) − ⟨S(r)⟩ over the attractor of the mean-field drift and its
     symmetry orbit (Eq. 13 in its Holevo form, SPEC §7).
 
@@ -634,21 +655,26 @@ def mi_thermo(model, **options) -> ThermoResult:
 
     Args:
         model: a PIModel or family point (scalar or batched coefficients).
-        **options: fields of ``ThermoOptions`` (tolerances, transient length, starts, ...).
+        options: a ``ThermoOptions`` (tolerances, transient length, starts, ...).
+        **fields: the same fields one by one (shorthand: ``mi_thermo(model, starts=1)`` is
+            ``mi_thermo(model, ThermoOptions(starts=1))``; given with ``options`` they replace its fields).
 
     Returns:
         ThermoResult with ``mi``, ``mi_err``, ``kind``, ``period``, ``m_mean``, the orbits and diagnostics.
     """
     point = model
     model = as_model(point)
-    unknown = set(options) - {f.name for f in dataclasses.fields(ThermoOptions)}
+    unknown = set(fields) - {f.name for f in dataclasses.fields(ThermoOptions)}
     if unknown:
         raise ValueError(f"mi_thermo: unknown option(s) {sorted(unknown)}")
-    opts = ThermoOptions(**options)
-    starts = _starts(model.d, opts)
+    if options is not None and not isinstance(options, ThermoOptions):
+        raise ValueError(f"mi_thermo: options must be a ThermoOptions, got {type(options).__name__}")
+    opts = dataclasses.replace(options, **fields) if options is not None else ThermoOptions(**fields)
     shape = model.shape
-    f = jax.tree.map(lambda a, k: jnp.broadcast_to(a, shape + a.shape[a.ndim - k:]), drift_polynomial(model),
-                     DriftPolynomial(1, 2, 3))
+    check_fits("mi_thermo (its n×n Jacobian stages, n = d² − 1)", model.d, pipeline_bytes(model.d, math.prod(shape)))
+    starts = _starts(model.d, opts)
+    f = make_drift(model)
+    f = jax.tree.map(lambda a, k: jnp.broadcast_to(a, shape + a.shape[a.ndim - k:]), f, f.event_ndims())
     unit = jnp.broadcast_to(rate_unit(model), shape)
     anchor = jnp.broadcast_to(sum(jax.tree.leaves(model)), shape)
     sym = symmetries(model)

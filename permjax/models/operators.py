@@ -69,28 +69,105 @@ def gell_mann(d: int) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=64)
+def gell_mann_maps(d: int):
+    """Index maps of the ``gell_mann`` order, so that Σ_l ξ_l v_l and Tr(v_l X) cost O(d²), never a
+    (d² − 1)·d·d contraction. With m = d(d − 1)/2 pairs (a, b), a < b, in the order of ``gell_mann``:
+
+        Σ_l ξ_l v_l = M,  M_ab = s_k − i t_k,  M_ba = s_k + i t_k,  diag M = W ζ,
+        Tr(v_l X): X_ab + X_ba (symmetric), i(X_ab − X_ba) (antisymmetric), Wᵀ diag X (diagonal),
+
+    with ξ = (s, t, ζ) split as m, m, d − 1 and W (d, d − 1) the diagonal matrices' entries
+    (column l − 1: √(2/(l(l+1))) (1, …, 1, −l, 0, …)). Returns numpy (upper, lower, W, order):
+    flat indices a·d + b and b·d + a of the pairs, W, and the flat order of (M_ab, M_ba, diag) in M.
+    """
+    a, b = np.triu_indices(d, 1)  # row-major: (0, 1), (0, 2), …, (1, 2), … as in gell_mann
+    W = np.zeros((d, d - 1))
+    for l in range(1, d):
+        W[:l, l - 1] = 1.0
+        W[l, l - 1] = -l
+        W[:, l - 1] *= np.sqrt(2.0 / (l * (l + 1)))
+    upper, lower, diag = a * d + b, b * d + a, np.arange(d) * (d + 1)
+    order = np.argsort(np.concatenate([upper, lower, diag]))
+    out = (upper, lower, W, order)
+    for x in out:
+        x.setflags(write=False)
+    return out
+
+
+def _namespace(x):
+    """numpy for numpy input (static data, also inside a trace), else jax.numpy."""
+    import jax.numpy as jnp
+
+    return np if isinstance(x, (np.ndarray, np.generic)) else jnp
+
+
+def gell_mann_combination(xi, d: int):
+    """Σ_l ξ_l v_l as (…, d, d) complex (batched over leading axes of ξ), in O(d²); numpy for
+    numpy input, else jax."""
+    xp = _namespace(xi)
+    _, _, W, order = gell_mann_maps(d)
+    m = d * (d - 1) // 2
+    xi = xp.asarray(xi)
+    up = xi[..., :m] - 1j * xi[..., m:2 * m]
+    diag = (xi[..., 2 * m:] @ W.T).astype(up.dtype)
+    flat = xp.concatenate([up, xp.conj(up), diag], axis=-1)[..., order]
+    return flat.reshape(xi.shape[:-1] + (d, d))
+
+
+def gell_mann_components(X, d: int | None = None):
+    """Re Tr(v_l X) for (…, d, d) matrices X (batched), in O(d²): the components of the
+    Hermitian part of X (for Hermitian X, Tr(v_l X) itself); numpy for numpy input, else jax."""
+    xp = _namespace(X)
+    d = X.shape[-1] if d is None else d
+    upper, lower, W, _ = gell_mann_maps(d)
+    flat = xp.reshape(X, X.shape[:-2] + (d * d,))
+    xu, xl = flat[..., upper], flat[..., lower]
+    diag = xp.real(xp.diagonal(X, axis1=-2, axis2=-1))
+    return xp.concatenate([xp.real(xu + xl), -xp.imag(xu - xl), diag @ W], axis=-1)
+
+
 def bloch_vector(r, d: int | None = None):
     """ξ_l = (d/2) Tr(r v_l) of a d×d state r (Eq. 3); works on numpy or jax arrays, batched."""
+    import jax.numpy as jnp
+
     d = r.shape[-1] if d is None else d
-    v = gell_mann(d)
-    return (d / 2.0) * _real(_einsum(r, v))
+    return (d / 2.0) * gell_mann_components(jnp.asarray(r), d)
 
 
 def state_from_bloch(xi, d: int):
     """r = (1 + ξ·v)/d (Eq. 3)."""
     import jax.numpy as jnp
 
-    v = jnp.asarray(gell_mann(d))
-    return (jnp.eye(d) + jnp.tensordot(xi, v, axes=([-1], [0]))) / d
+    return (jnp.eye(d) + gell_mann_combination(xi, d)) / d
 
 
-def _einsum(r, v):
-    import jax.numpy as jnp
+@functools.lru_cache(maxsize=64)
+def _spin_operators(two_s: int):
+    s = two_s / 2.0
+    m = s - np.arange(two_s + 1)  # s, s − 1, …, −s
+    plus = np.diag(np.sqrt(s * (s + 1) - m[1:] * (m[1:] + 1)), 1).astype(np.complex128)  # S₊|m⟩ ∝ |m + 1⟩
+    minus = plus.conj().T.copy()
+    out = ((plus + minus) / 2, (plus - minus) / 2j, np.diag(m).astype(np.complex128), plus, minus)
+    for x in out:
+        x.setflags(write=False)
+    return out
 
-    return jnp.einsum("...ij,lji->...l", r, v)
 
+def spin_operators(s):
+    """Spin-s matrices (S_x, S_y, S_z, S₊, S₋) of one unit, d = 2s + 1 levels.
 
-def _real(x):
-    import jax.numpy as jnp
-
-    return jnp.real(x)
+    Basis |s, m⟩ with m = s, s − 1, …, −s (level 0 is m = s), so S_z = diag(s, …, −s) and
+    S₊|s, m⟩ = √(s(s+1) − m(m+1)) |s, m + 1⟩; S_x = (S₊ + S₋)/2, S_y = (S₊ − S₋)/(2i),
+    [S_x, S_y] = i S_z and S² = s(s+1). For s = 1/2 this is (σ_x, σ_y, σ_z, σ₊, σ₋)/(2, 2, 2, 1, 1)
+    in the qubit basis (|↑⟩, |↓⟩) of SPEC §1. ``s``: a positive integer or half-integer (1/2,
+    1.5, Fraction(9, 2), ...). Read-only complex arrays.
+    """
+    try:
+        two_s = float(2 * s)
+        ok = two_s == round(two_s) and two_s >= 1
+    except (TypeError, ValueError):
+        ok = False
+    if isinstance(s, (bool, np.bool_)) or not ok:
+        raise ValueError(f"spin_operators: s must be a positive integer or half-integer, got {s!r}")
+    return _spin_operators(int(round(two_s)))

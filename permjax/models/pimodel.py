@@ -267,7 +267,8 @@ def check_hermitian(model: PIModel, atol: float = 1e-12) -> None:
     shape = model.shape
     one = np.zeros(shape + (d, d), complex)
     prod = np.zeros(shape + (d, d), complex)
-    pair = np.zeros(shape + (d * d, d * d), complex)
+    # the d²×d² two-unit part only when there are two-body terms (d⁴ numbers: 1.6 GB at d = 100)
+    pair = np.zeros(shape + ((d * d, d * d) if any(isinstance(t, TwoBody) for t in terms) else (0, 0)), complex)
     for t in terms:
         c = np.broadcast_to(np.asarray(t.c, dtype=float), shape)[..., None, None]
         if isinstance(t, OneBody):

@@ -69,22 +69,37 @@ def _term_data(kind, mats, d):
     return {"Kc" if kind is CollectiveJump else "Kl": np.outer(a, a.conj())}
 
 
-def _rep(block, u, generator: bool):
-    """The matrix acting on a block's space: u (or G) on h₁, h₁′; u⊗u (G⊗1 + 1⊗G) on h₂;
-    u⊗ū (G⊗1 − 1⊗Gᵀ) on K."""
-    d = u.shape[0]
-    one = np.eye(d)
+def _factors(block, u, generator: bool):
+    """The block's representation as Kronecker factors (a, b): u (or G) on h₁, h₁′ (b None); on h₂
+    u⊗u (G⊗1 + 1⊗G), on K u⊗ū (G⊗1 − 1⊗Gᵀ): (a, b) = (u, u), (u, ū), or for G (G, G), (G, −Gᵀ)."""
     if block in ("h1", "h1N"):
-        return u
+        return u, None
     if block == "h2":
-        return np.kron(u, one) + np.kron(one, u) if generator else np.kron(u, u)
-    return np.kron(u, one) - np.kron(one, u.T) if generator else np.kron(u, u.conj())
+        return u, u
+    return (u, -u.T) if generator else (u, u.conj())
+
+
+def _left(a, b, X, generator: bool):
+    """g X for g = a⊗1 + 1⊗b (generator) or a⊗b, X (d², m), in O(d³ m) (no d²×d² g)."""
+    if b is None:
+        return a @ X
+    d = a.shape[0]
+    Y = X.reshape(d, d, -1)
+    if generator:
+        out = np.einsum("ai,ijm->ajm", a, Y) + np.einsum("bj,ijm->ibm", b, Y)
+    else:
+        out = np.einsum("bj,ajm->abm", b, np.einsum("ai,ijm->ajm", a, Y))
+    return out.reshape(X.shape)
 
 
 def _act(block, X, u, generator: bool):
-    """[G, X] in the block's representation, or uXu† − X."""
-    g = _rep(block, u, generator)
-    return g @ X - X @ g if generator else g @ X @ g.conj().T - X
+    """[g, X] in the block's representation g of G, or g X g† − X for u (module docstring)."""
+    a, b = _factors(block, u, generator)
+    gX = _left(a, b, X, generator)
+    if generator:  # X g = (gᵀ Xᵀ)ᵀ
+        return gX - _left(a.T, None if b is None else b.T, X.T, True).T
+    # g X g† = (ḡ (gX)ᵀ)ᵀ
+    return _left(a.conj(), None if b is None else b.conj(), gX.T, False).T - X
 
 
 def _residual_vector(data, u, generator):
@@ -110,7 +125,9 @@ def _algebra(data, d):
         return np.eye(d * d - 1)
     M = np.stack([_residual_vector(data, v[l] / 2, True) for l in range(d * d - 1)], axis=1)
     M = np.concatenate([M.real, M.imag])
-    _, s, vt = np.linalg.svd(M, full_matrices=True)
+    M = M[np.any(M != 0, axis=1)]  # zero rows change nothing (most of them, for sparse operators)
+    # vt is complete without a full (tall) U when M has at least as many rows as columns
+    _, s, vt = np.linalg.svd(M, full_matrices=M.shape[0] < M.shape[1])
     scale = max(float(s[0]) if s.size else 0.0, 1e-300)
     rank = int(np.sum(s > 1e-10 * scale))
     return vt[rank:]
@@ -168,7 +185,7 @@ def bloch_rotation(u, d: int | None = None) -> np.ndarray:
     """Ad_u on ξ: u r u† for r = (1 + ξ·v)/d has components R ξ, R_kl = ½ Tr(v_k u v_l u†)."""
     d = u.shape[-1] if d is None else d
     v = gell_mann(d)
-    return np.real(0.5 * np.einsum("kij,jm,lmn,in->kl", v, u, v, u.conj()))
+    return np.real(0.5 * np.einsum("kij,jm,lmn,in->kl", v, u, v, u.conj(), optimize=True))
 
 
 def _unique(mats, key, up_to_sign: bool = False):
