@@ -26,7 +26,7 @@ precision):
 
 The Hamiltonian of a piqs model is a Dicke-basis matrix; ``from_piqs`` writes it as a polynomial of
 degree ≤ 2 in the collective spin — the form permjax's H takes (one-body c A_tot, two-body
-(c/N) A_tot B_tot, SPEC §6) — by a least-squares fit on its block-diagonal entries over
+(c/N) A_tot B_tot, Eq. 1) — by a least-squares fit on its block-diagonal entries over
 {1, J_α, J_αJ_β + J_βJ_α}, and refuses (``ValueError``) a matrix that is not of that form (e.g. J_z³).
 Or pass the Hamiltonian terms yourself (``hamiltonian=``). ``to_piqs`` goes the other way for a
 model inside piqs's scope (jumps that are multiples of the operators in the table, any H).
