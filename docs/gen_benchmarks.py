@@ -133,7 +133,40 @@ def thermo_gpu(path: pathlib.Path = ROOT / "docs" / "gpu" / "thermo_gpu.json") -
     return _table(header, rows) + note
 
 
-TABLES = {"symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu}
+def drift_forms(path: pathlib.Path = RESULTS / "drift_forms.json") -> str:
+    """``benchmarks/drift_forms.py``: the mean-field drift as a polynomial (``DriftPolynomial``)
+    against d×d matrices (``DriftMatrix``), per evaluation and inside ``mi_thermo``."""
+    data = _load(path)
+    meta = data.get("meta", {})
+    batch = meta.get("batch", 64)
+
+    def us(x):
+        if x is None:
+            return "—"
+        return f"{x * 1e6:.3g} µs" if x < 1e-3 else f"{x * 1e3:.3g} ms"
+
+    header = ["d", "n = d² − 1", "polynomial: f(ξ)", "matrix: f(ξ)", f"polynomial: f, vmap {batch}",
+              f"matrix: f, vmap {batch}", "polynomial / matrix leaves"]
+    rows = []
+    for r in data["rows"]:
+        p, m = r.get("polynomial") or {}, r.get("matrix") or {}
+        leaves = f"{p['leaf_bytes']:,} / {m['leaf_bytes']:,} B" if "leaf_bytes" in p and "leaf_bytes" in m else "—"
+        rows.append([str(r["d"]), str(r["n"]), us(p.get("eval")), us(m.get("eval")), us(p.get("eval_vmap64")),
+                     us(m.get("eval_vmap64")), leaves])
+    out = _table(header, rows)
+    thermo = data.get("mi_thermo") or []
+    if thermo:
+        out += "\n\n" + _table(["d", "`mi_thermo`, polynomial", "`mi_thermo`, matrix", "\\|Δ I_M/N\\|"],
+                                [[str(r["d"]), f"{r['polynomial'] * 1e3:.0f} ms", f"{r['matrix'] * 1e3:.0f} ms",
+                                  (_sci(abs(r["polynomial_mi"] - r["matrix_mi"]), 0) if r["polynomial_mi"] != r["matrix_mi"] else "0")] for r in thermo])
+    note = (f"\n\nFrom `benchmarks/results/drift_forms.json` ({meta.get('cpu_count', '?')}-core CPU, jax "
+            f"{meta.get('jax', '?')}; warm times: one evaluation of the drift, one `mi_thermo` call). `make_drift` takes the polynomial up to "
+            f"d = {meta.get('polynomial_max_d', '?')} (`POLYNOMIAL_MAX_D`) and the matrix form above.")
+    return out + note
+
+
+TABLES = {"symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
+          "drift_forms": drift_forms}
 
 
 def expand(markdown: str) -> str:
