@@ -38,9 +38,22 @@ def test_every_page_of_the_nav_exists():
 
 
 def test_the_marked_pages_have_examples():
-    assert DOCS / "getting-started.md" in marked_pages()
+    for name in ("getting-started.md", "models.md", "thermodynamic-limit.md", "finite-n.md"):
+        assert DOCS / name in marked_pages(), f"{name} should run its python blocks"
     for page in marked_pages():
         assert BLOCK.findall(page.read_text()), f"{page.name} is marked but has no python block"
+
+
+def test_readme_is_short_and_cites_no_spec_sections():
+    """The README stays an overview (at most 150 lines) that starts with the two commands, and
+    the sources cite the paper's equations and docs/theory.md, not the spec's sections."""
+    text = (ROOT / "README.md").read_text()
+    assert len(text.splitlines()) <= 150
+    assert 'pip install -e ".[test,plot]" && permjax thermo' in text and "python3 -m pytest -n 2 -q tests" in text
+    assert 'python3 -m pytest -n 2 -q -m "not slow" tests' in text and "mkdocs serve" in text
+    cited = [str(p.relative_to(ROOT)) for p in [ROOT / "README.md", *(ROOT / "permjax").rglob("*.py"), *DOCS.rglob("*.md")]
+             if "SPEC §" in p.read_text()]
+    assert cited == []
 
 
 @pytest.mark.slow
