@@ -1,4 +1,4 @@
-"""Finite-N steady state (SPEC §3): permjax's matrix-free CGLS against QuTiP piqs.
+"""Finite-N steady state (docs/theory.md §4): permjax's matrix-free CGLS against QuTiP piqs.
 
 Model: 𝒥 = 3, h = 0.5, Γ = 1.68, γ = 1 (h ≠ 0: the full-block solve).
 Baseline, same machine, same run: piqs builds its Dicke-basis Liouvillian, restricted to the

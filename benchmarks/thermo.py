@@ -5,7 +5,7 @@ Measured (every timing after compilation, best of ``--repeats``):
   * a 1000-point vmapped Γ sweep (𝒥 = 3, h = 0.5, Γ ∈ [1, 4]) and its time per point;
   * gradient (jax.grad of .mi w.r.t. J, h, Gamma, gamma) relative to the forward pass;
   * baseline: scipy solve_ivp (DOP853, rtol 1e-10) past the same transient, then a plain
-    average over a window of length τ (what SPEC §2 warns about: O(1/τ) bias). Accuracy is
+    average over a window of length τ (what docs/theory.md §3 warns about: O(1/τ) bias). Accuracy is
     measured at h = 0 against Eq. 18 (exact); at h = 0.5 the baseline is compared with mi_thermo
     (whose agreement with event-located scipy cycles to ≤ 1e-12 is in tests/test_thermo.py).
 

@@ -1,6 +1,6 @@
 """Entropies with derivatives that stay finite at pure and degenerate states.
 
-SPEC §2-3: b(x) (Eq. 19), von Neumann entropy of Dicke blocks (Eq. 27), ln dim_J (Eq. 21).
+docs/theory.md §3–4: b(x) (Eq. 19), von Neumann entropy of Dicke blocks (Eq. 27), ln dim_J (Eq. 21).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ when one of these functions is called.
 piqs's Dicke basis (``qutip.piqs.jmm1_dictionary``, ``block_matrix``): an nds × nds matrix,
 nds = Σ_J (2J+1), block-diagonal with one block per J, J from N/2 *downward*, and inside each
 block M from J *downward*: |J, M⟩ sits at row Σ_{J′>J} (2J′+1) + (J − M). Its entries are those
-of permjax's blocks ρ_J (``DickeState``, Eq. 20): ρ_T = ⊕_J ρ_J ⊗ 1_{dim_J}/dim_J with
+of permjax's blocks ρ_J (``DickeState``, Eq. 20): ``ρ_T = ⊕_J ρ_J ⊗ 1_{dim_J}/dim_J`` with
 Σ_J Tr ρ_J = 1 — each block stored once, *without* the degeneracy dim_J (Eq. 21), and the
 entries ⟨J,M|ρ|J,M′⟩ summed over the dim_J copies. So Tr(ρ jz) is ⟨J_z⟩ and piqs's
 ``entropy_vn_dicke`` gives S(ρ_T) = Σ_J [S(ρ_J) + Tr ρ_J ln dim_J] (Eq. 27), as permjax does.
@@ -26,7 +26,7 @@ precision):
 
 The Hamiltonian of a piqs model is a Dicke-basis matrix; ``from_piqs`` writes it as a polynomial of
 degree ≤ 2 in the collective spin — the form permjax's H takes (one-body c A_tot, two-body
-(c/N) A_tot B_tot, SPEC §6) — by a least-squares fit on its block-diagonal entries over
+(c/N) A_tot B_tot, Eq. 1) — by a least-squares fit on its block-diagonal entries over
 {1, J_α, J_αJ_β + J_βJ_α}, and refuses (``ValueError``) a matrix that is not of that form (e.g. J_z³).
 Or pass the Hamiltonian terms yourself (``hamiltonian=``). ``to_piqs`` goes the other way for a
 model inside piqs's scope (jumps that are multiples of the operators in the table, any H).

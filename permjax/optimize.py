@@ -35,7 +35,7 @@ _AT_BOUND = 1e-9
 
 
 class MaximizeResult(eqx.Module):
-    """Record of :func:`maximize`.
+    """Record of ``maximize``.
 
     Attributes:
         model: the best model (the optimised parameters replaced in the input model).
@@ -292,7 +292,7 @@ def maximize(
             ``optimizer`` is taken as it comes).
 
     Returns:
-        :class:`MaximizeResult` for the start with the largest final value. A
+        ``MaximizeResult`` for the start with the largest final value. A
         ``RuntimeWarning`` reports the gradient norm if that start did not converge.
     """
     over, lo, hi = _check_over_bounds(model, over, bounds)

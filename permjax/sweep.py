@@ -6,16 +6,16 @@ model file) or a ``PIModel``; the parameter names, defaults and domains come fro
 
 Two paths:
 
-* :func:`sweep` — independent points, ``vmap`` over chunks of the batch (memory bounded by
+* ``sweep`` — independent points, ``vmap`` over chunks of the batch (memory bounded by
   ``chunk_size``), each chunk sharded over all devices: a ``Mesh`` over the devices, the
   chunk placed with a ``NamedSharding`` on its batch axis, and ``shard_map`` so that every
   device runs its slice on its own (iterative solvers inside do not wait on each other).
   The same call uses 1 CPU, several GPUs, or several hosts after
   ``jax.distributed.initialize()``.
-* :func:`sweep_sequential` — the points in order, each starting from its neighbour's result
+* ``sweep_sequential`` — the points in order, each starting from its neighbour's result
   (a warm start: ``step(model, carry) -> (output, carry)`` under ``lax.scan``).
 
-Both return a :class:`SweepResult` (parameters, outputs, ``table()``, ``to_csv``,
+Both return a ``SweepResult`` (parameters, outputs, ``table()``, ``to_csv``,
 ``to_json``). Outputs that carry a ``converged`` flag are checked: any point that did not
 converge raises a ``RuntimeWarning`` naming the points and their residuals.
 """
@@ -91,7 +91,7 @@ def grid(family=LMG, **axes):
 def as_batch(models_or_grid):
     """A validated, broadcast batch of models from a family point or ``PIModel`` (batched or
     not), a sequence of them (one family, or one set of terms), or a mapping of grid axes
-    (passed to :func:`grid`; a ``"family"`` key picks the family).
+    (passed to ``grid``; a ``"family"`` key picks the family).
 
     Raises ``ValueError`` for an empty batch or non-finite / out-of-range values.
     """
@@ -162,7 +162,7 @@ class SweepResult(eqx.Module):
         return cols
 
     def table(self, max_rows: int | None = None) -> str:
-        """A fixed-width text table of :meth:`columns` (the first ``max_rows`` rows if given)."""
+        """A fixed-width text table of ``columns`` (the first ``max_rows`` rows if given)."""
         cols = self.columns()
         rows = self.n_points if max_rows is None else min(max_rows, self.n_points)
         cells = {k: [_fmt(v[i]) for i in range(rows)] for k, v in cols.items()}
@@ -174,7 +174,7 @@ class SweepResult(eqx.Module):
         return "\n".join(lines)
 
     def to_csv(self, path) -> None:
-        """Write :meth:`columns` as CSV (header row; floats with 17 significant digits),
+        """Write ``columns`` as CSV (header row; floats with 17 significant digits),
         atomically: the file is complete or absent, never half-written."""
         from .files import atomic_write
 
@@ -339,13 +339,13 @@ def sweep(
     Args:
         fn: function of one model.
         models_or_grid: a (batched) family point or ``PIModel``, a list of them, or a dict
-            of grid axes (see :func:`grid`).
+            of grid axes (see ``grid``).
         chunk_size: points evaluated at once (bounds memory).
         devices: devices to shard over.
         progress: print one line per chunk to stderr.
 
     Returns:
-        :class:`SweepResult` with outputs of shape ``batch_shape + per-point shape``.
+        ``SweepResult`` with outputs of shape ``batch_shape + per-point shape``.
 
     Raises:
         ValueError: empty or invalid grid, ``chunk_size < 1``, no devices.
@@ -406,7 +406,7 @@ def sweep_sequential(
     returned at point k-1 (``init`` for the first) — e.g. the previous steady state as
     the next solve's initial guess, so that neighbouring grid points start close to
     their answer. Runs as ``lax.scan`` on the default device, in chunks of ``chunk_size``
-    points (progress per chunk on stderr). Same inputs, result and checks as :func:`sweep`.
+    points (progress per chunk on stderr). Same inputs, result and checks as ``sweep``.
     """
     models = as_batch(models_or_grid)
     chunk_size = validate.integer("chunk_size", chunk_size, 1)
@@ -434,7 +434,7 @@ def sweep_sequential(
 
 @dataclasses.dataclass(frozen=True)
 class FinitePoint:
-    """I_M/N at fixed N with its solver diagnostics, as a function of one model (for :func:`sweep`).
+    """I_M/N at fixed N with its solver diagnostics, as a function of one model (for ``sweep``).
 
     Returns ``{"mi": I_M/N (Eqs. 27–29), "diagnostics": {"residual", "iterations", "converged"}}``.
     ``options`` go to ``steady_state`` as a tuple of (name, value) pairs; ``on_failure``
@@ -465,7 +465,7 @@ class FinitePoint:
 
 @dataclasses.dataclass(frozen=True)
 class FiniteWarmStep(FinitePoint):
-    """:class:`FinitePoint` as a :func:`sweep_sequential` step: the carry is the previous
+    """``FinitePoint`` as a ``sweep_sequential`` step: the carry is the previous
     point's steady state (the Dicke blocks), the next solve's initial guess ``x0``."""
 
     def __call__(self, model, rho) -> tuple[dict, jax.Array]:
@@ -487,8 +487,8 @@ def sweep_finite(
 ) -> SweepResult:
     """I_M/N at fixed N over a batch of models, with per-point solver diagnostics.
 
-    ``warm_start=False``: :func:`sweep` (vmap in chunks, sharded over ``devices``).
-    ``warm_start=True``: :func:`sweep_sequential`, each Krylov solve starting from the
+    ``warm_start=False``: ``sweep`` (vmap in chunks, sharded over ``devices``).
+    ``warm_start=True``: ``sweep_sequential``, each Krylov solve starting from the
     previous point's steady state (worth it when neighbouring points are close).
     ``steady_state_options`` (``tol``, ``maxiter``, ``method``, ``on_failure``) go to
     ``permjax.steady_state`` (``memory_check=False`` skips the memory estimate, which here

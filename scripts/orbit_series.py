@@ -1,4 +1,4 @@
-"""Finite N against the N → ∞ orbit value (SPEC §7) for the symmetric examples and LMG.
+"""Finite N against the N → ∞ orbit value (docs/theory.md §7) for the symmetric examples and LMG.
 
 Models: the superradiant laser at ω = 0 (a ring of fixed points, U(1)), example 2 (two fixed points
 exchanged by the π rotation about z), the XYZ zoo point J_y = −1.5 (the same), and LMG at the

@@ -1,5 +1,5 @@
 """Finite-N scan of I_M/N against Γ at h = 0.5, 𝒥 = 3, γ = 1 — the paper's open question
-(SPEC §2: the N → ∞ theory shows a dip near Γ ≈ 2.5γ that finite-N data up to N = 160 did
+(docs/theory.md §3: the N → ∞ theory shows a dip near Γ ≈ 2.5γ that finite-N data up to N = 160 did
 not show).
 
 Finite N: ``steady_state(method="gmres")``, warm-started along Γ (each solve starts from the

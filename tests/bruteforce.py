@@ -6,7 +6,7 @@ in memory, and one sparse LU). Nothing here imports permjax. Reusable by any tes
     rho = lmg_steady_state(N, J, h, Gamma, gamma)       # dense 2^N × 2^N steady state
     mutual_information(rho, N) / N, magnetization(rho, N)
 
-Model (SPEC §1):  dρ/dt = -i[H, ρ] + (Γ/N) D[J_-]ρ + γ Σ_i D[σ_+^(i)]ρ,
+Model (docs/theory.md §2):  dρ/dt = -i[H, ρ] + (Γ/N) D[J_-]ρ + γ Σ_i D[σ_+^(i)]ρ,
 H = (𝒥/N)(J_x² + J_y²) + h J_x,  J_α = Σ_i σ_α^(i)/2,  σ_+ = |↑⟩⟨↓| raises σ_z.
 Qubit basis (|↑⟩, |↓⟩), so σ_z = diag(1, -1).
 """

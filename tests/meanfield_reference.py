@@ -1,5 +1,5 @@
 """Independent N → ∞ references: the N-unit Lindbladian (numpy kron) on product states r^{⊗N},
-its exact 1/N extrapolation to the mean-field drift (SPEC §6), and that drift fitted as a
+its exact 1/N extrapolation to the mean-field drift (docs/theory.md §6), and that drift fitted as a
 quadratic polynomial of ξ for long scipy integrations."""
 
 import itertools

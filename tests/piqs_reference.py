@@ -1,4 +1,4 @@
-"""QuTiP piqs reference for finite-N steady states (SPEC §5; LMG, or any piqs ``Dicke``), independent of permjax.
+"""QuTiP piqs reference for finite-N steady states (docs/theory.md §5; LMG, or any piqs ``Dicke``), independent of permjax.
 
 piqs builds the Dicke-basis Liouvillian; its own ``steadystate`` fails on this model
 ("Matrix is singular"), so the steady state is a sparse direct solve on the block-diagonal

@@ -1,7 +1,7 @@
-"""The mean-field drift in d×d matrices (``DriftMatrix``, SPEC §6), its memory checks, the
+"""The mean-field drift in d×d matrices (``DriftMatrix``, docs/theory.md §6), its memory checks, the
 stand-in cycle, and spin-s units (``spin_operators``, ``spin_lmg``).
 
-References written here: SPEC §6's dr/dt = −i[h_eff(r), r] + Σ γ D[L] r typed out in numpy on
+References written here: docs/theory.md §6's dr/dt = −i[h_eff(r), r] + Σ γ D[L] r typed out in numpy on
 the dense Gell-Mann basis; linearity of f in the coefficients (its gradient); central
 differences (exact for a quadratic); the N = 2, 3 brute force g = 3 f(3) − 2 f(2) of
 tests/meanfield_reference.py; long scipy integrations."""
@@ -32,7 +32,7 @@ TIGHT = dict(method="DOP853", rtol=1e-11, atol=1e-13)
 
 
 def reference_drift(terms, d):
-    """SPEC §6 typed out: ξ ↦ (d/2) Tr(v_l dr/dt), r = (1 + ξ·v)/d, with
+    """docs/theory.md §6 typed out: ξ ↦ (d/2) Tr(v_l dr/dt), r = (1 + ξ·v)/d, with
     h_eff = Σ c A + Σ c (⟨A⟩B + ⟨B⟩A) + Σ (iΓ/2)(⟨A†⟩A − ⟨A⟩A†), ⟨X⟩ = Tr(r X)."""
     v = permjax.gell_mann(d)
 
@@ -94,7 +94,7 @@ def single_term(terms, kind, k):
 
 @pytest.mark.parametrize("d,seed", [(2, 0), (2, 1), (3, 2), (3, 3), (4, 4)])
 def test_matrix_form_equals_the_polynomial_and_spec(d, seed):
-    """Value, Jacobian, Df·V and gradient w.r.t. every coefficient: matrix = polynomial = SPEC §6."""
+    """Value, Jacobian, Df·V and gradient w.r.t. every coefficient: matrix = polynomial = docs/theory.md §6."""
     rng = np.random.default_rng(seed)
     terms = random_terms(d, rng)
     model = PIModel(d, **terms)
@@ -132,7 +132,7 @@ def test_matrix_form_equals_the_polynomial_and_spec(d, seed):
 
 @pytest.mark.parametrize("d,seed,states", [(5, 5, 3), (10, 6, 1)])
 def test_matrix_form_equals_the_n_unit_lindbladian_limit(d, seed, states):
-    """d⟨X^(1)⟩/dt on r^{⊗N} from the full N = 2, 3 Lindbladians, g = 3 f(3) − 2 f(2) (SPEC §6),
+    """d⟨X^(1)⟩/dt on r^{⊗N} from the full N = 2, 3 Lindbladians, g = 3 f(3) − 2 f(2) (docs/theory.md §6),
     against make_drift's form (the matrix form at these d)."""
     rng = np.random.default_rng(seed)
     terms = random_terms(d, rng, light=d > 5)
@@ -265,7 +265,7 @@ def _entropy(xi, v):
 @pytest.mark.slow
 def test_spin_nine_halves_lmg_against_a_long_scipy_run():
     """d = 10 (spin-9/2 LMG, the matrix form): the cycle's period and I_M/N (Eq. 13) against a
-    long DOP853 run of SPEC §6 typed out in numpy, then the period from returns to the plane
+    long DOP853 run of docs/theory.md §6 typed out in numpy, then the period from returns to the plane
     through x ⟂ f(x) and one-period quadratures of ξ and S(r)."""
     fam = spin_lmg(4.5)()
     model = fam.to_model()

@@ -1,4 +1,4 @@
-"""Finite N (SPEC §3): Dicke-basis steady state, I_M/N, ⟨m⟩, gradients, diagnostics.
+"""Finite N (docs/theory.md §4): Dicke-basis steady state, I_M/N, ⟨m⟩, gradients, diagnostics.
 
 References, all independent of permjax: the plain-numpy 2^N brute force (tests/bruteforce.py),
 QuTiP piqs, central finite differences, numpy eigendecompositions.
@@ -51,7 +51,7 @@ def _mi_m(N, params, **kw):
 
 
 def test_bruteforce_reference_reproduces_spec_numbers_and_full_space_solve():
-    # SPEC §5: N = 4, 𝒥 = 3, γ = 1, Γ = 1.68
+    # docs/theory.md §5: N = 4, 𝒥 = 3, γ = 1, Γ = 1.68
     for h, want in ((0.0, 0.033440586354), (0.5, 0.028341433268)):
         r = bf.lmg_steady_state(4, 3.0, h, 1.68, 1.0)
         assert abs(bf.mutual_information(r, 4) / 4 - want) < 5e-13

@@ -1,4 +1,4 @@
-"""Finite N for any qubit PIModel (SPEC §6): the Dicke-basis Liouvillian term by term, the
+"""Finite N for any qubit PIModel (docs/theory.md §6): the Dicke-basis Liouvillian term by term, the
 steady state and I_M/N against a plain-numpy 2^N brute force (tests/bruteforce_pi.py, which
 builds the Dicke basis itself), LMG against Eqs. 23–26 written here, gradients against finite
 differences, and the errors for non-unique steady states and d > 2."""
@@ -134,7 +134,7 @@ def test_liouvillian_matches_bruteforce_for_every_kind_of_term(N):
 
 
 def _lmg_eqs_23_26(x, p, N):
-    """Eqs. 23–26 (SPEC §3) in plain numpy loops, independent of permjax's assembly."""
+    """Eqs. 23–26 (docs/theory.md §4) in plain numpy loops, independent of permjax's assembly."""
     Jc, h, G, g = p["J"], p["h"], p["Gamma"], p["gamma"]
     lay = DickeLayout(N)
     out = np.zeros_like(x)

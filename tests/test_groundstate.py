@@ -1,4 +1,4 @@
-"""Ground state of the ferromagnetic LMG model and its I_M/N (SPEC §4, Appendix B, Eq. 33).
+"""Ground state of the ferromagnetic LMG model and its I_M/N (docs/theory.md §5, Appendix B, Eq. 33).
 
 References: a brute-force ground state on the full 2^N space (numpy Kronecker products, here),
 LAPACK's tridiagonal eigensolver (scipy) on the J = N/2 block for large N, the Hellmann-Feynman

@@ -105,7 +105,7 @@ def projected_liouvillian(N, H, cops):
 
 def piqs_steady_state(dicke):
     """piqs's Liouvillian on the block-diagonal entries, one population row replaced by the trace,
-    solved directly (its own steadystate fails on collective models, SPEC §5)."""
+    solved directly (its own steadystate fails on collective models, docs/theory.md §5)."""
     N, nds = dicke.N, piqs.num_dicke_states(dicke.N)
     L = dicke.liouvillian().data.as_scipy().tocsr()
     rows, _ = piqs_rows(N)

@@ -51,7 +51,7 @@ def _random_state(d, rng):
 
 @pytest.mark.parametrize("d,seed", [(2, 0), (2, 1), (3, 2), (3, 3)])
 def test_drift_equals_the_n_unit_lindbladian_limit(d, seed):
-    """d⟨X^(1)⟩/dt on r^{⊗N} is affine in 1/N: g = 3 f(3) − 2 f(2) is the N → ∞ drift (SPEC §6)."""
+    """d⟨X^(1)⟩/dt on r^{⊗N} is affine in 1/N: g = 3 f(3) − 2 f(2) is the N → ∞ drift (docs/theory.md §6)."""
     rng = np.random.default_rng(seed)
     terms = _random_model(d, rng)
     model = PIModel(d, **terms)
@@ -157,7 +157,7 @@ def test_two_fixed_points_exchanged_by_a_symmetry_are_one_orbit():
     """XYZ with (Jx − Jz)(Jy − Jz) < −γ²/4: m = (0, 0, −1) is unstable and two mirror-image
     ferromagnetic fixed points coexist, exchanged by the π rotation about z (a symmetry). Every
     start's attractor against a long scipy run; the value is that of their equal mixture,
-    b(|m̄|) − b(|m*|) with m̄ the mean of the two (SPEC §7), not 0."""
+    b(|m̄|) − b(|m*|) with m̄ the mean of the two (docs/theory.md §7), not 0."""
     p = (1.0, -1.0, 0.0, 0.3)
     res = permjax.mi_thermo(permjax.models.zoo.XYZ(*p))
     jax.block_until_ready(res.mi)

@@ -1,5 +1,5 @@
 """Model files (permjax.models.files) and the CLI's --model / --set / --axis, checked against the
-LMG family term by term, Eq. 18 and SPEC §5's brute-force numbers, and the closed-form N = 1
+LMG family term by term, Eq. 18 and docs/theory.md §5's brute-force numbers, and the closed-form N = 1
 steady state of tests/test_families.py."""
 
 import json
@@ -252,7 +252,7 @@ def test_cli_bad_model_file_is_one_line_exit_2(tmp_path, capsys, command):
 
 
 def test_cli_zoo_file_thermo_and_finite(tmp_path, capsys):
-    """`--model` with a zoo file gives the numbers of the LMG flags: Eq. 18 at h = 0, SPEC §5 at N = 4."""
+    """`--model` with a zoo file gives the numbers of the LMG flags: Eq. 18 at h = 0, docs/theory.md §5 at N = 4."""
     path = write(tmp_path, 'family = "lmg"\n[parameters]\nh = 0.0\nGamma = 2.0\n')
     rc, out, _ = run(capsys, "thermo", "--model", path, "--json")
     assert rc == 0
@@ -280,7 +280,7 @@ def test_cli_zoo_file_sweep(tmp_path, monkeypatch, capsys):
     G = np.linspace(1.05, 4.0, 5)
     np.testing.assert_array_equal(cols["Gamma"], G)
     np.testing.assert_allclose(cols["value"], eq18_numpy(G), rtol=0, atol=1e-14)
-    # finite N: SPEC §5's 2^N brute-force numbers at N = 4
+    # finite N: docs/theory.md §5's 2^N brute-force numbers at N = 4
     rc, out, _ = run(capsys, "sweep", "--model", path, "--N", "4", "--axis", "h=0,0.5", "--set", "Gamma=1.68",
                      "--json", "--quiet")
     assert rc == 0

@@ -1,4 +1,4 @@
-"""Symmetries and the N → ∞ limit over symmetry orbits (SPEC §7): the symmetry finder against the
+"""Symmetries and the N → ∞ limit over symmetry orbits (docs/theory.md §7): the symmetry finder against the
 full N-unit Lindbladian (numpy kron), on rotated models; orbit values against closed forms, a plain
 scipy integration and finite N; gradients against finite differences; multistability; the CLI.
 

@@ -1,5 +1,5 @@
 """h = 0 rate equations (Eqs. 30–32): against a dense numpy solve written here, the 2^N
-brute-force steady state, the SPEC §5 number, finite differences, and the full grid."""
+brute-force steady state, the docs/theory.md §5 number, finite differences, and the full grid."""
 
 import itertools
 

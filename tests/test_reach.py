@@ -1,5 +1,5 @@
 """Fast finite-N solver: the h = 0 sector preconditioner on its own (exact at h = 0), and
-GMRES with it against the reference CGLS, the 2^N brute force, SPEC §5 and finite differences."""
+GMRES with it against the reference CGLS, the 2^N brute force, docs/theory.md §5 and finite differences."""
 
 import jax
 import jax.numpy as jnp
@@ -64,7 +64,7 @@ def test_gmres_matches_bruteforce(N, h):
     mi = float(mutual_information(steady_state(N, model, method="gmres")) / N)
     assert mi == pytest.approx(ref, abs=1e-10)
     if N == 4:
-        assert mi == pytest.approx(0.028341433268, abs=1e-12)  # SPEC §5
+        assert mi == pytest.approx(0.028341433268, abs=1e-12)  # docs/theory.md §5
 
 
 def test_gmres_gradients_and_warm_start():

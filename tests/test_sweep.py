@@ -317,7 +317,7 @@ def test_finite_sweep_auto_picks_the_solver_from_the_batch():
 def test_cli_finite_sweep_reproduces_the_spec_number(capsys):
     from permjax import cli
 
-    # SPEC §5 (2^N brute force): 𝒥 = 3, γ = 1, Γ = 1.68, N = 4 → I_M/N = 0.028341433268 (h = 0.5), 0.033440586354 (h = 0)
+    # docs/theory.md §5 (2^N brute force): 𝒥 = 3, γ = 1, Γ = 1.68, N = 4 → I_M/N = 0.028341433268 (h = 0.5), 0.033440586354 (h = 0)
     for warm, method in (([], []), (["--warm-start"], []), ([], ["--method", "gmres"])):
         assert cli.main(["sweep", "--N", "4", "--h", "0,0.5", "--Gamma", "1.68", "--json", "--quiet", *warm, *method]) == 0
         cols = json.loads(capsys.readouterr().out)["columns"]

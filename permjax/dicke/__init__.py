@@ -1,4 +1,4 @@
-"""Finite N: the Dicke basis (J-blocks), the Liouvillian on it, states and their entropies (SPEC §3)."""
+"""Finite N: the Dicke basis (J-blocks), the Liouvillian on it, states and their entropies (docs/theory.md §4)."""
 
 from .husimi import husimi, husimi_blocks, husimi_grid
 from .layout import DickeLayout

@@ -1,4 +1,4 @@
-"""Ground state of the ferromagnetic LMG Hamiltonian and its I_M/N (SPEC §4, Appendix B, Fig. 2).
+"""Ground state of the ferromagnetic LMG Hamiltonian and its I_M/N (docs/theory.md §5, Appendix B, Fig. 2).
 
 For 𝒥 < 0 the ground state |g⟩ of H = (𝒥/N)(J_x² + J_y²) + h J_x lies in the J = N/2 block,
 where, with J_x² + J_y² = J(J+1) - J_z²,

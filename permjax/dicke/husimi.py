@@ -1,4 +1,4 @@
-"""The Husimi Q function of a finite-N Dicke-basis state (SPEC §3) on the unit sphere.
+"""The Husimi Q function of a finite-N Dicke-basis state (docs/theory.md §4) on the unit sphere.
 
 With the spin-coherent states |J, n⟩ = R(θ, φ)|J, M = J⟩, R = e^{−iφĴ_z} e^{−iθĴ_y}, pointing along
 n = (sin θ cos φ, sin θ sin φ, cos θ) (⟨J, n|Ĵ|J, n⟩ = J n), the POVM on the 2^N space

@@ -1,4 +1,4 @@
-"""Initial states in the Dicke basis, built exactly from their J-block decomposition (SPEC §3).
+"""Initial states in the Dicke basis, built exactly from their J-block decomposition (docs/theory.md §4).
 
 A permutation-invariant state is ρ_T = ⊕_J ρ_J ⊗ 1_{dim_J}/dim_J (Eq. 20), stored as the padded
 grid ρ[j, a, a′] (``DickeLayout``; a = M + N/2, qubit basis (|↑⟩, |↓⟩), so a = N is all-up).

@@ -1,4 +1,4 @@
-"""Dicke-basis layout: the J-blocks of a permutation-invariant state on a padded grid (SPEC §3).
+"""Dicke-basis layout: the J-blocks of a permutation-invariant state on a padded grid (docs/theory.md §4).
 
 A permutation-invariant state is ρ_T = ⊕_J ρ_J ⊗ 1_{dim_J}/dim_J (Eq. 20), with
 J ∈ {N/2 mod 1, …, N/2} and blocks indexed by M, M′ ∈ {−J, …, J}.

@@ -1,6 +1,6 @@
 """Matrix-free Dicke-basis Liouvillian of any qubit ``PIModel`` on the padded J-block grid.
 
-The model is the paper's Eq. 1 for d = 2 (SPEC §6). Every qubit matrix is
+The model is the paper's Eq. 1 for d = 2 (docs/theory.md §2, §4). Every qubit matrix is
 A = a₀1 + a₊σ₊ + a₋σ₋ + a_zσ_z, so A_tot = a₀N + a₊Ĵ₊ + a₋Ĵ₋ + 2a_zĴ_z acts inside each J-block
 (``permjax.models.qubit``) as an operator banded in M. The generator is written as
 
@@ -24,7 +24,7 @@ lemma on the multiplicity spaces give, for the target block J′ = J + k (k = �
     X^α_k(J,M) = s_α ⟨J M; 1 q_α | J+k, M+q_α⟩,   (s, q) = (−1/√2, +1), (1/√2, −1), (1, 0) for +, −, z
     c₊₁ = N − 2J,   c₀ = N + 2,   c₋₁ = N + 2J + 2,
 
-one reduced factor for all nine (α, β). For α = β = + this is Eqs. 24–26 (R^(k), SPEC §3).
+one reduced factor for all nine (α, β). For α = β = + this is Eqs. 24–26 (R^(k), docs/theory.md §4).
 
 Representation: every piece of (1) is a *stencil term* — a real model coefficient (the pytree
 leaf) × a static complex factor × an outer product u[j, a] v[j, a′] of two vectors on the

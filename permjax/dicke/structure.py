@@ -1,5 +1,5 @@
 """Static structure of a qubit model in the Dicke basis: collective operators on a J-block and
-whether the Liouvillian conserves q = M − M′ (SPEC §6).
+whether the Liouvillian conserves q = M − M′ (docs/theory.md §6).
 
 Every qubit matrix is A = a₀ 1 + a₊ σ₊ + a₋ σ₋ + a_z σ_z, so A_tot = a₀ N + a₊ J₊ + a₋ J₋ + 2a_z J_z
 (``models.qubit``) acts inside each J-block. Sorted by how they move M, the components form three

@@ -1,4 +1,4 @@
-"""The N → ∞ (mean-field) limit of any permutation-invariant model (SPEC §2, §6, §7).
+"""The N → ∞ (mean-field) limit of any permutation-invariant model (docs/theory.md §3, §6, §7).
 
 ``drift``: the mean-field drift of the generalised Bloch vector, derived from the model's terms.
 ``mi_thermo``: lim_{N→∞} I_M/N (Eq. 13, in its Holevo form over symmetry orbits) from the

@@ -1,4 +1,4 @@
-"""Attractors of the mean-field drift dξ/dt = f(ξ) (SPEC §2, §6), each stage a pure function.
+"""Attractors of the mean-field drift dξ/dt = f(ξ) (docs/theory.md §3, §6), each stage a pure function.
 
 1. ``relax``: from a batch of initial states, integrate past a transient and sample a window.
 2. ``fixed_point``: Newton on f(ξ*) = 0, stability from the largest real part of the
@@ -425,7 +425,7 @@ def nan_derivative(x, anchor, flag):
     """x, with derivative NaN·d(anchor) where ``flag`` and dx elsewhere.
 
     Used for ergodic averages, multistable points and unfinished solves: a finite-window
-    average has no converged derivative (SPEC §2), so its gradient is NaN rather than silently
+    average has no converged derivative (docs/theory.md §3), so its gradient is NaN rather than silently
     zero. ``anchor`` is a scalar that depends on every model parameter.
     """
     return x

@@ -1,4 +1,4 @@
-"""Basins of attraction of the mean-field drift (SPEC §2, §6): which attractor each start reaches.
+"""Basins of attraction of the mean-field drift (docs/theory.md §3, §6): which attractor each start reaches.
 
 ``mean_field_basins(model, points)`` integrates dξ/dt = f(ξ) (``drift``) from every start ξ0
 (vmapped diffrax solves) to t_end and samples the late window [t_end − t_window, t_end]. The

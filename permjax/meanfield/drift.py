@@ -1,4 +1,4 @@
-"""The mean-field (N → ∞) drift of any permutation-invariant model (SPEC §6), on the generalised
+"""The mean-field (N → ∞) drift of any permutation-invariant model (docs/theory.md §6), on the generalised
 Bloch vector ξ of Eq. 3 (r = (1 + ξ·v)/d, ξ_l = (d/2) Tr(r v_l), v the Gell-Mann matrices).
 
 On product states ρ_T = r^{⊗N} the model's Lindbladian (Eq. 1) factorises, as N → ∞, into
@@ -81,7 +81,7 @@ class DriftPolynomial(eqx.Module):
 
 
 class DriftMatrix(eqx.Module):
-    """f(ξ) evaluated with d×d matrices in O(d³) (SPEC §6): with r = (1 + ξ·v)/d (Eq. 3),
+    """f(ξ) evaluated with d×d matrices in O(d³) (docs/theory.md §6): with r = (1 + ξ·v)/d (Eq. 3),
 
         K(r) = K0 + Σ_p ⟨X_p⟩ Y_p = h_eff(r) − (i/2) Σ_n γ_n L_n†L_n,   ⟨X⟩ = Tr(r X),
         Z = −i K(r) r + ½ Σ_n γ_n L_n r L_n†,
@@ -368,7 +368,7 @@ def polynomial_bytes(d: int, terms: int, batch: int = 1) -> int:
 
 
 def drift(xi, model):
-    """Mean-field drift dξ/dt of the generalised Bloch vector (Eq. 3) for any model (SPEC §6).
+    """Mean-field drift dξ/dt of the generalised Bloch vector (Eq. 3) for any model (docs/theory.md §6).
 
     For d = 2, ξ = m = (m_x, m_y, m_z) and for LMG this is Eq. 16::
 

@@ -1,4 +1,4 @@
-"""Symmetry orbits on the generalised Bloch vector ξ, and the Holevo form of Eq. 13 (SPEC §7).
+"""Symmetry orbits on the generalised Bloch vector ξ, and the Holevo form of Eq. 13 (docs/theory.md §7).
 
 When the finite-N steady state is unique it is invariant under every symmetry of the model
 (``permjax.models.symmetries``). For large N it is a mixture of product states r_ξ^{⊗N} over the

@@ -1,5 +1,5 @@
 """lim_{N→∞} I_M/N from the attractors of the mean-field drift and their symmetry orbits
-(Eq. 13 in its Holevo form, SPEC §7):
+(Eq. 13 in its Holevo form, docs/theory.md §7):
 
     lim_{N→∞} I_M/N = S(⟨r⟩) − ⟨S(r)⟩,
 
@@ -47,7 +47,7 @@ DEFAULT_STARTS = 4  # initial states per model: m0, then the default spread (``i
 
 @dataclasses.dataclass(frozen=True)
 class ThermoOptions:
-    """Numerical options of :func:`mi_thermo` (times in units of 1/κ, κ = ``rate_unit(model)``;
+    """Numerical options of ``mi_thermo`` (times in units of 1/κ, κ = ``rate_unit(model)``;
     for LMG κ = γ).
 
     Attributes:
@@ -632,7 +632,7 @@ def _mi_thermo_jit(f, unit, anchor, orb: OrbitData, d, opts: ThermoOptions, star
 
 def mi_thermo(model, options: ThermoOptions | None = None, **fields) -> ThermoResult:
     """lim_{N→∞} I_M/N: S(⟨r⟩) − ⟨S(r)⟩ over the attractor of the mean-field drift and its
-    symmetry orbit (Eq. 13 in its Holevo form, SPEC §7).
+    symmetry orbit (Eq. 13 in its Holevo form, docs/theory.md §7).
 
     Works for any ``PIModel`` or family point (e.g. ``LMG``) under ``jit``, ``vmap`` and
     ``jax.grad`` (w.r.t. every coefficient and rate); with ``autodiff="forward"`` under
@@ -640,12 +640,12 @@ def mi_thermo(model, options: ThermoOptions | None = None, **fields) -> ThermoRe
     batched model (array leaves) is mapped over directly.
 
     * Fixed point: 0, or over a symmetry orbit (a ring, a pair exchanged by a symmetry)
-      S(Pξ*) − S(ξ*), with the implicit derivative through ξ* (the ring's Goldstone direction
+      ``S(Pξ*) − S(ξ*)``, with the implicit derivative through ξ* (the ring's Goldstone direction
       projected out).
     * Limit cycle: exact one-period averages on the Newton-shooting orbit, twirled over the orbit;
       gradients by implicit differentiation.
     * Chaotic or quasi-periodic: the ergodic average over ``t_ergodic`` with its jackknife error
-      ``mi_err``; the derivative of a finite-time average does not converge (SPEC §2), so it is NaN.
+      ``mi_err``; the derivative of a finite-time average does not converge (docs/theory.md §3), so it is NaN.
     * Multistable (starts reached attractors no symmetry relates): ``mi`` NaN, each orbit's value
       in ``attractors()``. A stage that did not finish: NaN, ``finished`` False.
     Each of the last three is said in a RuntimeWarning.
@@ -655,7 +655,7 @@ def mi_thermo(model, options: ThermoOptions | None = None, **fields) -> ThermoRe
 
     Args:
         model: a PIModel or family point (scalar or batched coefficients).
-        options: a :class:`ThermoOptions` (tolerances, transient length, starts, ...).
+        options: a ``ThermoOptions`` (tolerances, transient length, starts, ...).
         **fields: the same fields one by one (shorthand: ``mi_thermo(model, starts=1)`` is
             ``mi_thermo(model, ThermoOptions(starts=1))``; given with ``options`` they replace its fields).
 

@@ -63,9 +63,9 @@ class Parameter:
 
 class Family(eqx.Module):
     """Base class of family points. Subclasses declare one ``Parameter`` per parameter (in order)
-    and implement ``to_model``; the class-level tables below are built from them.
+    and implement ``to_model``; the class-level tables below (class attributes) are built from them.
 
-    Attributes (class level):
+    Attributes:
         NAME: the family's name (model files, CLI).
         PARAMETERS: parameter names, in order (positional arguments follow it).
         DEFAULTS: a value for every parameter.

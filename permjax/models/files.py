@@ -7,7 +7,7 @@ A family of the zoo (``permjax.models.zoo.FAMILIES``); parameters not given take
     J = 3.0
     h = 0.5
 
-Terms of the paper's Eq. 1 (SPEC §6). The coefficients named in ``[parameters]`` are the
+Terms of the paper's Eq. 1 (docs/theory.md §2). The coefficients named in ``[parameters]`` are the
 model's parameters (what sweep axes, ``--set`` and ``--over`` refer to); a coefficient may also
 be a plain number (fixed)::
 

@@ -1,6 +1,6 @@
 """Single-unit operators: the d×d matrices that terms of a model are built from.
 
-Qubits (d = 2) use the basis (|↑⟩, |↓⟩) of SPEC §1, so σ_z = diag(1, −1) and σ₊ = |↑⟩⟨↓|
+Qubits (d = 2) use the basis (|↑⟩, |↓⟩) of docs/theory.md §2, so σ_z = diag(1, −1) and σ₊ = |↑⟩⟨↓|
 raises σ_z. For any d, ``gell_mann(d)`` gives the d² − 1 generalised Gell-Mann matrices v_l,
 Hermitian, traceless, Tr(v_k v_l) = 2δ_kl, the basis of the generalised Bloch vector (Eq. 3)
 
@@ -160,7 +160,7 @@ def spin_operators(s):
     Basis |s, m⟩ with m = s, s − 1, …, −s (level 0 is m = s), so S_z = diag(s, …, −s) and
     S₊|s, m⟩ = √(s(s+1) − m(m+1)) |s, m + 1⟩; S_x = (S₊ + S₋)/2, S_y = (S₊ − S₋)/(2i),
     [S_x, S_y] = i S_z and S² = s(s+1). For s = 1/2 this is (σ_x, σ_y, σ_z, σ₊, σ₋)/(2, 2, 2, 1, 1)
-    in the qubit basis (|↑⟩, |↓⟩) of SPEC §1. ``s``: a positive integer or half-integer (1/2,
+    in the qubit basis (|↑⟩, |↓⟩) of docs/theory.md §2. ``s``: a positive integer or half-integer (1/2,
     1.5, Fraction(9, 2), ...). Read-only complex arrays.
     """
     try:

@@ -3,7 +3,7 @@
     dρ/dt = −i[H, ρ] + Σ_m (Γ_m/N) D[A_m,tot] ρ + Σ_n γ_n Σ_i D[L_n^(i)] ρ,
     H = Σ_k c_k A_k,tot + Σ_k (c_k/N) A_k,tot B_k,tot,           A_tot = Σ_i A^(i)
 
-(SPEC §6), D[A]ρ = AρA† − ½{A†A, ρ}. A model is a pytree whose leaves are the real
+(docs/theory.md §2), D[A]ρ = AρA† − ½{A†A, ρ}. A model is a pytree whose leaves are the real
 coefficients c_k, Γ_m, γ_n (differentiable, batchable); the d×d matrices are static data
 (``Operator``), so everything derived from their structure — which terms conserve
 q = M − M′, whether local jumps exist — is known when a function is traced.

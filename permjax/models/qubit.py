@@ -1,4 +1,4 @@
-"""Qubit (d = 2) terms in collective-spin form (SPEC §6).
+"""Qubit (d = 2) terms in collective-spin form (docs/theory.md §6).
 
 Any 2×2 matrix is A = a₀ 1 + a₊ σ₊ + a₋ σ₋ + a_z σ_z (basis (|↑⟩, |↓⟩), σ₊ = |↑⟩⟨↓|), so
 

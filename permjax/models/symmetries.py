@@ -1,4 +1,4 @@
-"""Symmetries of a permutation-invariant model (SPEC §7), found from its terms by linear algebra.
+"""Symmetries of a permutation-invariant model (docs/theory.md §7), found from its terms by linear algebra.
 
 A single-unit unitary u is a (weak) symmetry when U = u^{⊗N} satisfies U 𝓛(ρ) U† = 𝓛(U ρ U†)
 for every ρ and every N. Order by order in N and unit by unit, Eq. 1 is invariant iff u leaves
@@ -241,7 +241,9 @@ def _concrete_probes(model: PIModel) -> tuple:
 class Symmetries:
     """Candidate symmetries of one model structure and how to test them on coefficients.
 
-    Attributes (numpy, static):
+    The attributes are numpy arrays, static (computed once per model structure).
+
+    Attributes:
         d: levels per unit.
         generators: (K, d, d) Hermitian candidates G of continuous groups e^{−iGθ} (‖G‖_F = 1).
         elements: (E, d, d) unitary candidates u of discrete groups.

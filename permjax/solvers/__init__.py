@@ -1,4 +1,4 @@
-"""Steady-state solvers of the Dicke-basis Liouvillian (SPEC §3, §6): one module per method, the
+"""Steady-state solvers of the Dicke-basis Liouvillian (docs/theory.md §4, §6): one module per method, the
 contract they share (``base``), the rule that picks one (``Auto``), and ``steady_state``."""
 
 from .auto import Auto

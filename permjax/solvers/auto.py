@@ -3,7 +3,7 @@
 ``Auto`` only orders the solvers: ``select`` takes the first of ``order`` whose ``supports(N,
 model, block)`` holds — each solver states its own applicability — and ``fallback`` walks the
 chain tried after a concrete solve did not converge. Adding a solver is one module defining it
-and one entry in ``DEFAULT_ORDER`` (or ``Auto(order=...)``).
+and one entry in the order ``Auto.candidates`` returns (or ``Auto(order=...)``).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """What every steady-state solver shares: the operator it solves, its result, and the contract.
 
-The steady state solves A ρ = w with A ρ = L ρ + w Tr ρ (SPEC §3): since Tr(L ρ) = 0 for every
+The steady state solves A ρ = w with A ρ = L ρ + w Tr ρ (Eq. 22; docs/theory.md §4): since Tr(L ρ) = 0 for every
 ρ, A is nonsingular when the steady state is unique, and A ρ = w ⇔ (L ρ = 0 and Tr ρ = 1); w is
 the maximally mixed block-diagonal matrix (``dicke.liouvillian.trace_weight``). Shift-invert
 solves (``timedomain.spectrum``, ``timedomain.correlations``) use A − σ.

@@ -3,7 +3,7 @@ J-conserving part of the augmented Liouvillian. Registered as ``steady_state(met
 
 A = L + w Tr(·) splits as A = A_J + A_×, with A_J the ΔJ = 0 terms — the Hamiltonian, the
 collective jumps, the J-preserving part of the local jumps and each block's share of the trace
-term, block-diagonal in J — and A_× the J → J ± 1 parts of the local jumps (SPEC §6). A_J⁻¹ is
+term, block-diagonal in J — and A_× the J → J ± 1 parts of the local jumps (docs/theory.md §6). A_J⁻¹ is
 applied block by block, each (2J+1)² block a 2-D stencil in (M, M′) factorised by SuperLU with
 that block's share of the trace term added by Sherman–Morrison (``BlockInverse``). This is the
 complement of the q-conserving preconditioner of ``fast.py``: that one is exact for the

@@ -1,4 +1,4 @@
-"""The steady state of a q-conserving qubit model from its rate equations (SPEC §3, §6; Eqs. 30–31).
+"""The steady state of a q-conserving qubit model from its rate equations (docs/theory.md §4, §6; Eqs. 30–31).
 
 When the Liouvillian conserves q = M − M′ (``structure.is_q_conserving``: H diagonal in J_z, no
 jump mixing ΔM = +1, −1, 0 — LMG at h = 0 is the paper's case), the q = 0 sector, the diagonal
@@ -337,7 +337,7 @@ def _solve_window(N, rates, window, pin, full_grid: bool = False):
 def _mean_field_peak(N, rates):
     """(j, a) nearest the mean-field fixed point of a q-conserving model (Eq. 17 generalised).
 
-    Mean field (SPEC §6) for the five rates, with u = m_x² + m_y²:
+    Mean field (docs/theory.md §6) for the five rates, with u = m_x² + m_y²:
         dm_z/dt = (Γ₊ − Γ₋) u/2 + γ₊(1 − m_z) − γ₋(1 + m_z),
         du/dt   = u [(Γ₋ − Γ₊) m_z − γ₊ − γ₋ − 4γ_z].
     The u > 0 fixed point m_z = (γ₊ + γ₋ + 4γ_z)/(Γ₋ − Γ₊), u = 2(γ₊(1 − m_z) − γ₋(1 + m_z))/(Γ₋ − Γ₊)

@@ -1,4 +1,4 @@
-"""Finite-N steady state L ρ = 0, Σ_J Tr ρ_J = 1 of any qubit PIModel (SPEC §3, §6): the driver
+"""Finite-N steady state L ρ = 0, Σ_J Tr ρ_J = 1 of any qubit PIModel (docs/theory.md §4, §6): the driver
 every method goes through (``base.py`` states the contract; one module per method).
 
 The augmented system A ρ = w, A ρ = L ρ + w Tr ρ, is solved by the chosen ``Solver`` inside
@@ -156,7 +156,7 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
                  method: str | Solver = "auto", on_failure: str = "raise", x0=None, block: str = "all",
                  memory_check: bool = True) -> DickeState:
     """The steady state of a qubit PIModel (or family point, e.g. ``LMG``) for N qubits in the
-    Dicke basis (SPEC §3, §6).
+    Dicke basis (docs/theory.md §4, §6).
 
     Solves L ρ = 0, Σ_J Tr ρ_J = 1 matrix-free (``liouvillian.py``; LMG: Eqs. 23–26). Returns a
     ``DickeState`` whose ``diagnostics`` hold ‖Lρ‖/‖ρ‖, iterations, converged, trace,

@@ -1,4 +1,4 @@
-"""Two-time correlations in the steady state by the quantum regression theorem (SPEC §3).
+"""Two-time correlations in the steady state by the quantum regression theorem (docs/theory.md §4).
 
 For collective operators A_tot = Σ_i A^(i), B_tot (A, B single-unit 2×2 matrices; e.g. Ĵ₊ = Σσ₊):
 

@@ -1,4 +1,4 @@
-"""Finite-N time evolution dρ/dt = L ρ in the Dicke basis (SPEC §3), with diffrax.
+"""Finite-N time evolution dρ/dt = L ρ in the Dicke basis (docs/theory.md §4), with diffrax.
 
 The state is the padded block grid ρ[j, a, a′] (``DickeLayout``) and L the matrix-free
 Dicke-basis Liouvillian (Eqs. 23–26, ``liouvillian``). diffrax integrates the real pair
@@ -198,7 +198,7 @@ def _check_times(ts) -> np.ndarray:
 def evolve(N, model, rho0, ts, *, method="tsit5", rtol: float = 1e-9, atol: float = 1e-11,
            max_steps: int = 10**6, mi: bool = True, save_states: bool = False,
            on_failure: str = "raise") -> EvolveResult:
-    """Evolve ρ(t) = e^{L t} ρ0 of N qubits under the model's master equation (Eq. 1; SPEC §3).
+    """Evolve ρ(t) = e^{L t} ρ0 of N qubits under the model's master equation (Eq. 1; docs/theory.md §4).
 
     Args:
         N: number of qubits (static: each N compiles once).

@@ -1,4 +1,4 @@
-"""The low-lying spectrum of the Dicke-basis Liouvillian by shift-invert Arnoldi (SPEC §3).
+"""The low-lying spectrum of the Dicke-basis Liouvillian by shift-invert Arnoldi (docs/theory.md §4).
 
 The Dicke-basis L (Eqs. 23–26) is the full Liouvillian restricted to the permutation-invariant
 operators ⊕_J X_J ⊗ 1_{dim_J}/dim_J (the commutant of the permutations): every eigenvalue found

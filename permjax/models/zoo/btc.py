@@ -6,7 +6,7 @@ J_α = Σ_i σ_α^(i)/2. Without the local terms this is the boundary time cryst
 (Phys. Rev. A 98, 035109 (2018)): for ω > κ its mean field has a continuum of closed
 (neutral) orbits. Local dephasing and decay make a stable fixed point the attractor: at the
 defaults (κ = 1, ω = 2, γ_φ = γ_↓ = 0.05) the mean field relaxes to m ≈ (0, 0.0251, −0.0016), so
-lim I_M/N = 0. In terms of Eq. 1 (SPEC §6): one-body ω σ_x/2, collective κ with A = σ_−, local
+lim I_M/N = 0. In terms of Eq. 1 (docs/theory.md §2): one-body ω σ_x/2, collective κ with A = σ_−, local
 γ_φ with σ_z and γ_↓ with σ_−.
 """
 

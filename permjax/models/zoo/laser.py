@@ -14,7 +14,7 @@ mean field has, for w(1 − m_z) > γ(1 + m_z), the ring
     m_z = (w + γ + 4γ_φ)/Γ_c,    m_x² + m_y² = 2[w(1 − m_z) − γ(1 + m_z)]/Γ_c,
 
 rotating at frequency ω (a limit cycle; at ω = 0 a ring of fixed points). Averaged over the ring
-(the symmetry orbit, SPEC §7) lim I_M/N = b(m_z) − b(|m|) whatever ω. In terms of Eq. 1 (SPEC §6):
+(the symmetry orbit, docs/theory.md §7) lim I_M/N = b(m_z) − b(|m|) whatever ω. In terms of Eq. 1 (docs/theory.md §2):
 one-body ω σ_z/2, collective Γ_c with A = σ_−, local w with σ_+, γ with σ_− and γ_φ with σ_z.
 """
 

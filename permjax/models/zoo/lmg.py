@@ -1,8 +1,8 @@
-"""The driven-dissipative Lipkin-Meshkov-Glick model (SPEC §1, Eqs. 14-15) and its exact results.
+"""The driven-dissipative Lipkin-Meshkov-Glick model (docs/theory.md §2, Eqs. 14-15) and its exact results.
 
     dρ/dt = −i[H, ρ] + (Γ/N) D[J_−]ρ + γ Σ_i D[σ_+^(i)]ρ,    H = (𝒥/N)(J_x² + J_y²) + h J_x,
 
-with J_α = Σ_i σ_α^(i)/2: in terms of Eq. 1 (SPEC §6), one-body h σ_x/2, two-body 𝒥 (σ_x/2, σ_x/2)
+with J_α = Σ_i σ_α^(i)/2: in terms of Eq. 1 (docs/theory.md §2), one-body h σ_x/2, two-body 𝒥 (σ_x/2, σ_x/2)
 and 𝒥 (σ_y/2, σ_y/2), collective Γ with A = σ_−, local γ with σ_+.
 """
 

@@ -5,7 +5,7 @@
 with s_α the spin-1 matrices of one unit (levels |+1⟩, |0⟩, |−1⟩ = 0, 1, 2; s_+ = √2(|+1⟩⟨0| +
 |0⟩⟨−1|)) and S_α = Σ_i s_α^(i). Collective d-level generalisations of this kind are studied
 as boundary time crystals in collective d-level systems (Prazeres, Souza, Iemini, Phys. Rev. B
-103, 184308 (2021)). In terms of Eq. 1 (SPEC §6), d = 3: two-body 𝒥 (s_x, s_x) + 𝒥 (s_y, s_y),
+103, 184308 (2021)). In terms of Eq. 1 (docs/theory.md §2), d = 3: two-body 𝒥 (s_x, s_x) + 𝒥 (s_y, s_y),
 one-body h s_x, collective Γ with A = s_−, local γ with s_+.
 
 At the defaults (𝒥 = 3, h = 0, Γ = 2, γ = 1) the mean field (8 components of ξ) has a stable

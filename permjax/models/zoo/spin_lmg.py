@@ -3,7 +3,7 @@
     dρ/dt = −i[H, ρ] + (Γ/N) D[S_−]ρ + γ Σ_i D[s_+^(i)]ρ,    H = (𝒥/N)(S_x² + S_y²) + h S_x,
 
 with s_α the spin-s matrices of one unit (``spin_operators(s)``: levels m = s, …, −s) and
-S_α = Σ_i s_α^(i). In terms of Eq. 1 (SPEC §6): two-body 𝒥 (s_x, s_x) + 𝒥 (s_y, s_y), one-body
+S_α = Σ_i s_α^(i). In terms of Eq. 1 (docs/theory.md §2): two-body 𝒥 (s_x, s_x) + 𝒥 (s_y, s_y), one-body
 h s_x, collective Γ with A = s_−, local γ with s_+.
 
 Normalisation: the spin matrices themselves, with the same (𝒥/N, h, Γ/N, γ) for every s. For

@@ -7,7 +7,7 @@ S_α = Σ_i σ_α^(i)/2: the dissipative XYZ model of Lee, Gopalakrishnan and Lu
 dm/dt = (J_x m_x, J_y m_y, J_z m_z) × m + local decay; for (J_x − J_z)(J_y − J_z) < −γ²/4 the
 state m = (0, 0, −1) is unstable and a pair of ferromagnetic fixed points (related by m → −m in
 the plane) is the attractor. At the defaults (J_x = 1, J_y = 0, J_z = −1, γ = 0.2) the attractor is
-the fixed point m = (0, 0, −1), lim I_M/N = 0. In terms of Eq. 1 (SPEC §6): two-body J_α
+the fixed point m = (0, 0, −1), lim I_M/N = 0. In terms of Eq. 1 (docs/theory.md §2): two-body J_α
 (σ_α/2, σ_α/2), local γ with σ_−.
 """
 
