@@ -125,13 +125,13 @@ def test_cli_optimize(monkeypatch, capsys):
 
 
 def test_cli_optimize_finite_N_picks_the_solver(capsys):
-    """`permjax optimize --N 6`: h fixed at 0 uses the rate equations, h = 0.5 CGLS; each Γ*
+    """`permjax optimize --N 6`: h fixed at 0 uses the rate equations, h = 0.5 the sparse LU (N ≤ 16); each Γ*
     agrees with a grid scan of the full-block CGLS steady state."""
     import json
 
     from permjax import cli
 
-    for h, solver in ((0.0, "rates"), (0.5, "cgls")):
+    for h, solver in ((0.0, "rates"), (0.5, "direct")):
         assert cli.main(["optimize", "--N", "6", "--h", str(h), "--bounds", "Gamma=0.5,4", "--starts", "2", "--json"]) == 0
         record = json.loads(capsys.readouterr().out)
         assert record["solver"] == solver and record["converged"]
