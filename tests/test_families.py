@@ -134,8 +134,8 @@ def test_solver_rule_takes_models():
     from permjax.solvers.steady import batch_method
 
     assert batch_method(6, permjax.grid(h=0.0, Gamma=[1.0, 2.0])) == "rates"
-    assert batch_method(6, permjax.grid(h=[0.0, 0.5])) == "cgls"
-    assert batch_method(6, permjax.grid(family=driven_atom, gamma_phi=[0.0, 0.1])) == "cgls"
+    assert batch_method(6, permjax.grid(h=[0.0, 0.5])) == "direct"
+    assert batch_method(6, permjax.grid(family=driven_atom, gamma_phi=[0.0, 0.1])) == "direct"
     assert batch_method(30, permjax.grid(h=[0.0, 0.5])) == "gmres"
     res = permjax.sweep(upper_population, {"family": driven_atom, "kappa": [1.0, 2.0]}, progress=False)
     assert len(jax.tree.leaves(res)) == 5  # four parameters + the output
