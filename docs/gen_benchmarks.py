@@ -165,7 +165,21 @@ def drift_forms(path: pathlib.Path = RESULTS / "drift_forms.json") -> str:
     return out + note
 
 
-TABLES = {"symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
+def startup(path: pathlib.Path = RESULTS / "startup.json") -> str:
+    """``benchmarks/startup.py``: fresh-process wall times against a baseline checkout, with an
+    empty and with a filled persistent compilation cache."""
+    data = _load(path)
+    rows = [[f"`{r['case']}`", f"{r['baseline_cold_s']:.2f}", f"{r['cold_s']:.2f}", f"{r['cold_ratio']:.2f}×",
+             f"{r['baseline_warm_cache_s']:.2f}", f"{r['warm_cache_s']:.2f}", f"{r['warm_cache_ratio']:.2f}×"]
+            for r in data["rows"]]
+    out = _table(["case", "baseline, empty cache (s)", "empty cache (s)", "gain", "baseline, filled cache (s)",
+                  "filled cache (s)", "gain"], rows)
+    machine = data.get("machine") or {}
+    return out + (f"\n\nFrom `benchmarks/results/startup.json` ({_machine(machine)}, baseline `{data['baseline']}`, "
+                  f"{data.get('repeats', 1)} run(s) per cell, wall seconds of the whole process).")
+
+
+TABLES = {"startup": startup, "symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
           "drift_forms": drift_forms}
 
 
