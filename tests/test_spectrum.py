@@ -77,6 +77,26 @@ def test_spectrum_matches_the_dense_full_liouvillian(N, params, k, shift):
         assert np.all(res.frequencies > 0)
 
 
+@pytest.mark.parametrize("shift", [0.0, -1.5 + 1.0j])
+def test_small_N_default_is_the_sparse_lu_and_equals_the_gmres_inner_solves(shift):
+    """Up to N = 16 the default inner solves are ARPACK's own sparse LU of A − σ (``Direct``, one
+    factorisation, nothing compiled); the GMRES path gives the same eigenpairs, and both match the
+    dense 4^N Liouvillian (above)."""
+    from permjax.solvers import GMRES
+
+    model = LMG(J=3.0, h=0.5, Gamma=1.68, gamma=1.0)
+    lu = spectrum(5, model, k=6, shift=shift, eigenvectors=True)
+    kr = spectrum(5, model, k=6, shift=shift, eigenvectors=True, method=GMRES(tol=1e-12, maxiter=2000))
+    assert list(lu.inner_iterations) == [1] and np.max(kr.inner_iterations) > 1
+    np.testing.assert_allclose(lu.eigenvalues, kr.eigenvalues, rtol=0, atol=1e-10)
+    assert np.max(lu.residuals) < 1e-10 and np.max(lu.inner_residuals) < 1e-12
+    for a, b in zip(lu.eigenvectors, kr.eigenvectors):  # the same vectors up to a phase
+        phase = np.vdot(b.ravel(), a.ravel())
+        np.testing.assert_allclose(a, b * phase / abs(phase), atol=1e-8)
+    L = ref.dense_liouvillian(model.to_model(), 5)
+    assert max(_distance_to_spectrum(L, z) for z in lu.eigenvalues) < 1e-10
+
+
 def test_spectrum_rejects_bad_input():
     with pytest.raises(ValueError):
         spectrum(4, LMG(3.0, 0.5, 1.68, 1.0), k=0)

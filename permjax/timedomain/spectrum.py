@@ -17,7 +17,9 @@ L closest to σ; the "trace mode" (eigenvalue 1, Tr v ≠ 0) is discarded and λ
 state) added. Each application of (A − σ)⁻¹ is a solve by the steady-state solvers' contract
 (``permjax.solvers``; by default ``GMRES`` with ``QConserving``, the exact inverse of the shifted
 q-conserving part A₀ − σ, as the preconditioner: exact for a q-conserving model (LMG at h = 0) at
-any σ, a few tens of iterations at h ≠ 0), prepared once per σ.
+any σ, a few tens of iterations at h ≠ 0), prepared once per σ. With ``method=Direct()`` (the
+default where ``Direct`` serves every J-block, N ≤ 16) A is assembled as a sparse matrix on the
+host and ARPACK inverts A − σ by its own sparse LU: nothing is compiled for the inner solves.
 
 Every returned pair carries its residual ‖Lv − λv‖/‖v‖, computed afresh with the matrix-free L.
 """
@@ -32,13 +34,15 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from ..dicke.frame import rotate_model, to_lab
 from ..dicke.layout import DickeLayout
 from ..dicke.liouvillian import block_trace, dicke_liouvillian, liouvillian, trace_weight
 from ..models.families import validate_N
-from ..solvers import GMRES, Operator, Solver
+from ..solvers import GMRES, Direct, Operator, Solver
+from ..solvers.direct import liouvillian_matrix, trace_functionals
 from .evolve import dicke_model
 
 
@@ -137,6 +141,30 @@ class ShiftedSolves:
         return x
 
 
+class _SparseSolves:
+    """A = L + w tᵀ assembled on the host (the sparse L of ``Direct``); solves by SuperLU, each
+    (A − σ) factorised once and its residual recorded like ``ShiftedSolves``."""
+
+    def __init__(self, model, layout: DickeLayout):
+        L = dicke_liouvillian(model, layout)
+        L = liouvillian_matrix(np.asarray(L.weights), np.asarray(L.u), np.asarray(L.v), L.groups, layout)
+        w, t = trace_functionals(layout)
+        on = np.nonzero(t)[0]
+        rows, cols = np.nonzero(w[:, None] * t[None, on] != 0)
+        rank_one = sp.csr_matrix((w[rows], (rows, on[cols])), shape=L.shape)
+        self.A = (L + rank_one).tocsc()
+        self.lu, self.iterations, self.residuals = {}, [], []
+
+    def __call__(self, b, sigma):
+        if sigma not in self.lu:
+            self.lu[sigma] = spla.splu((self.A - sigma * sp.identity(self.A.shape[0], format="csc")).tocsc())
+        x = self.lu[sigma].solve(np.asarray(b, complex))
+        r = b - (self.A @ x - sigma * x)
+        self.iterations.append(1)
+        self.residuals.append(float(np.linalg.norm(r) / max(np.linalg.norm(b), 1e-300)))
+        return x
+
+
 @functools.partial(jax.jit, static_argnames=("N",))
 def _apply_L(model, v, *, N):
     layout = DickeLayout(N)
@@ -157,7 +185,8 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
         k: number of eigenvalues (1 ≤ k < Σ_J (2J+1)² − 1).
         shift: σ (complex).
         eigenvectors: also return the eigenvectors (blocks).
-        method: the solver of the inner solves (default ``GMRES(tol=1e-12, maxiter=2000)``; its
+        method: the solver of the inner solves (default: ``Direct()`` where it serves every J-block
+            (N ≤ 16), else ``GMRES(tol=1e-12, maxiter=2000)``; its
             ``axis``, for GMRES, is the quantization axis of the inner solves: eigenvalues do not
             depend on it, eigenvectors are returned in the lab frame); a solve that misses its
             tolerance warns.
@@ -178,14 +207,18 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     mdl = dicke_model(model)
     if getattr(mdl, "shape", ()) != ():
         raise ValueError("spectrum takes a single model (scalar leaves)")
-    method = GMRES(tol=1e-12, maxiter=2000) if method is None else method
+    if method is None:
+        method = Direct() if Direct().supports(N, None) else GMRES(tol=1e-12, maxiter=2000)
     if not isinstance(method, Solver) or method.diagonal:
         raise ValueError(f"spectrum's method must be a solver of the full blocks (e.g. GMRES()), got {method!r}")
     frame_axis = method.frame_axis(mdl) if isinstance(method, GMRES) else None
     if frame_axis is not None:
         mdl = rotate_model(mdl, frame_axis)
     t0 = time.perf_counter()
-    solves = ShiftedSolves(mdl, N, method, method.maxiter or 2000)
+    if isinstance(method, Direct):
+        solves = _SparseSolves(mdl, layout)
+    else:
+        solves = ShiftedSolves(mdl, N, method, method.maxiter or 2000)
 
     def solve(b, sigma):
         x = solves(b, sigma)
@@ -198,6 +231,8 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
     OPinv = spla.LinearOperator((n, n), matvec=lambda b: solve(np.ravel(b), shift), dtype=complex)
     Lop = spla.LinearOperator((n, n), matvec=lambda v: np.asarray(_apply_L(mdl, jnp.asarray(np.ravel(v)), N=N)),
                               dtype=complex)
+    if isinstance(method, Direct):
+        OPinv, Lop = None, solves.A  # ARPACK factorises A − σ itself
     k_arpack = min(k + 1, n - 2)
     ncv = ncv or min(n - 1, max(2 * k_arpack + 2, 20))
     vals, vecs = spla.eigs(Lop, k=k_arpack, sigma=shift, OPinv=OPinv, which="LM", tol=arpack_tol,
