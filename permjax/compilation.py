@@ -11,8 +11,9 @@ and reused by later processes, so a repeated one-off computation skips XLA compi
 * Programs that compile in less than ``MIN_COMPILE_SECONDS`` are not written (unless
   ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` says otherwise).
 
-JAX does not cache programs that contain host callbacks: on CPU the finite-N solvers call
-numpy's LAPACK on the host (``permjax.linalg``), so those programs are compiled in each process.
+JAX does not cache programs that contain host callbacks: on CPU, GMRES's preconditioner inverts
+its blocks with numpy's LAPACK and ``Direct`` factorises on the host (``permjax.linalg``,
+``permjax.solvers.direct``), so those programs are compiled in each process.
 """
 
 from __future__ import annotations
