@@ -74,6 +74,35 @@ def fitted_drift(terms, v):
     return lambda t, x: feats(x) @ coef
 
 
+TIGHT = dict(method="DOP853", rtol=1e-11, atol=1e-13)
+
+
+def unit_entropy(xi, v):
+    """S(r) of r = (1 + ξ·v)/d (v: the Gell-Mann matrices), by numpy's eigvalsh."""
+    d = v.shape[-1]
+    w = np.linalg.eigvalsh((np.eye(d) + np.tensordot(xi, v, axes=1)) / d)
+    w = w[w > 0]
+    return float(-np.sum(w * np.log(w)))
+
+
+def one_period(f, x0, t_settle, period_guess, v):
+    """A limit cycle by scipy: settle from ``x0`` for ``t_settle``, time the first return to the
+    plane through x ⟂ f(x) within 2.5 ``period_guess``, then integrate ξ and S(r) over that period
+    (Eq. 13). ``f(t, x)``. Returns (T, distance of the return from x, I_M/N = S(ξ̄) − mean S)."""
+    n = len(x0)
+    x = solve_ivp(f, (0, t_settle), x0, **TIGHT).y[:, -1]
+    normal = f(0, x) / np.linalg.norm(f(0, x))
+    plane = lambda t, y: normal @ (y - x)
+    plane.direction = 1
+    one = solve_ivp(f, (0, 2.5 * period_guess), x, events=plane, **TIGHT)
+    later = one.t_events[0] > 1e-6
+    T = one.t_events[0][later][0]
+    closure = float(np.max(np.abs(one.y_events[0][later][0] - x)))
+    aug = lambda t, y: np.concatenate([f(t, y[:n]), y[:n], [unit_entropy(y[:n], v)]])
+    q = solve_ivp(aug, (0, T), np.concatenate([x, np.zeros(n + 1)]), **TIGHT).y[n:, -1] / T
+    return T, closure, unit_entropy(q[:n], v) - q[n]
+
+
 def _binary_entropy(x):
     x = np.clip(x, 0.0, 1.0)
     out = np.zeros_like(x)

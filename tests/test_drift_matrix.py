@@ -19,16 +19,15 @@ from scipy.integrate import solve_ivp
 import permjax
 from permjax import PIModel
 from permjax.meanfield.attractors import stand_in, stand_in_model
-from permjax.meanfield.drift import (DriftMatrix, DriftPolynomial, drift_matrix, drift_polynomial, make_drift,
+from permjax.meanfield.drift import (DriftMatrix, drift_matrix, drift_polynomial, make_drift,
                                      POLYNOMIAL_MAX_D)
 from permjax.models import spin_operators
 from permjax.models.pimodel import coefficient
 from permjax.models.zoo import LMG, SpinOneLMG, spin_lmg
 from permjax.models.zoo import qutrit
 
-from meanfield_reference import mean_field_rate, terms_of
+from meanfield_reference import TIGHT, mean_field_rate, one_period, terms_of
 
-TIGHT = dict(method="DOP853", rtol=1e-11, atol=1e-13)
 
 
 def reference_drift(terms, d):
@@ -255,13 +254,6 @@ def test_stand_in_is_a_stable_cycle_aligned_with_the_model(d, form):
     assert abs(m_z - 0.5) < 1e-8 and abs(m_xy - 1 / math.sqrt(2)) < 1e-8  # on Eq. 17's circle
 
 
-def _entropy(xi, v):
-    d = v.shape[-1]
-    w = np.linalg.eigvalsh((np.eye(d) + np.tensordot(xi, v, axes=1)) / d)
-    w = w[w > 0]
-    return float(-np.sum(w * np.log(w)))
-
-
 @pytest.mark.slow
 def test_spin_nine_halves_lmg_against_a_long_scipy_run():
     """d = 10 (spin-9/2 LMG, the matrix form): the cycle's period and I_M/N (Eq. 13) against a
@@ -269,22 +261,14 @@ def test_spin_nine_halves_lmg_against_a_long_scipy_run():
     through x ⟂ f(x) and one-period quadratures of ξ and S(r)."""
     fam = spin_lmg(4.5)()
     model = fam.to_model()
-    d, n = 10, 99
+    d = 10
     v = permjax.gell_mann(d)
     ref = reference_drift(terms_of(model), d)
     f = lambda t, x: ref(x)
     res = permjax.mi_thermo(fam, starts=1)
     assert res.kind_name == "limit cycle" and float(res.floquet_max) < 1
-    x = solve_ivp(f, (0, 60), np.asarray(res.starts)[0], **TIGHT).y[:, -1]
-    normal = f(0, x) / np.linalg.norm(f(0, x))
-    plane = lambda t, y: normal @ (y - x)
-    plane.direction = 1
-    one = solve_ivp(f, (0, 2.5 * float(res.period)), x, events=plane, **TIGHT)
-    T = one.t_events[0][one.t_events[0] > 1e-6][0]
-    assert np.max(np.abs(one.y_events[0][one.t_events[0] > 1e-6][0] - x)) < 1e-8  # period 1: it closes
-    aug = lambda t, y: np.concatenate([ref(y[:n]), y[:n], [_entropy(y[:n], v)]])
-    q = solve_ivp(aug, (0, T), np.concatenate([x, np.zeros(n + 1)]), **TIGHT).y[n:, -1] / T
-    mi_ref = _entropy(q[:n], v) - q[n]
+    T, closure, mi_ref = one_period(f, np.asarray(res.starts)[0], 60, float(res.period), v)
+    assert closure < 1e-8  # period 1: it closes
     assert abs(float(res.period) - T) <= 1e-7 * T
     assert abs(float(res.mi) - mi_ref) <= 1e-8
     assert 0 < mi_ref < math.log(d)

@@ -11,16 +11,8 @@ from scipy.integrate import solve_ivp
 import permjax
 from permjax.models.zoo import BTC, FAMILIES, LMG, XYZ, SpinOneLMG, SuperradiantLaser
 
-from meanfield_reference import fitted_drift, terms_of
+from meanfield_reference import TIGHT, fitted_drift, one_period, terms_of
 
-TIGHT = dict(method="DOP853", rtol=1e-11, atol=1e-13)
-
-
-def _entropy(xi, v):
-    d = v.shape[-1]
-    w = np.linalg.eigvalsh((np.eye(d) + np.tensordot(xi, v, axes=1)) / d)
-    w = w[w > 0]
-    return float(-np.sum(w * np.log(w)))
 
 
 def test_registry():
@@ -52,16 +44,8 @@ def test_spin1_lmg_default_is_a_limit_cycle():
     f = fitted_drift(terms_of(model), v)
     res = permjax.mi_thermo(fam)
     assert res.kind_name == "limit cycle" and int(res.n_attractors) == 1 and float(res.floquet_max) < 1
-    x = solve_ivp(f, (0, 600), np.asarray(res.starts)[0], **TIGHT).y[:, -1]
-    normal = f(0, x) / np.linalg.norm(f(0, x))
-    plane = lambda t, y: normal @ (y - x)
-    plane.direction = 1
-    one = solve_ivp(f, (0, 2.5 * float(res.period)), x, events=plane, **TIGHT)
-    T = one.t_events[0][one.t_events[0] > 1e-6][0]
-    assert np.max(np.abs(one.y_events[0][one.t_events[0] > 1e-6][0] - x)) < 1e-8  # period 1: it closes
-    aug = lambda t, y: np.concatenate([f(t, y[:8]), y[:8], [_entropy(y[:8], v)]])
-    q = solve_ivp(aug, (0, T), np.concatenate([x, np.zeros(9)]), **TIGHT).y[8:, -1] / T
-    mi_ref = _entropy(q[:8], v) - q[8]
+    T, closure, mi_ref = one_period(f, np.asarray(res.starts)[0], 600, float(res.period), v)
+    assert closure < 1e-8  # period 1: it closes
     assert abs(float(res.period) - T) <= 1e-7 * T
     assert abs(float(res.mi) - mi_ref) <= 1e-8
     assert 0.4 < mi_ref < math.log(3)
