@@ -404,7 +404,13 @@ def plot(spec: FigureSpec, rows: list[dict], path: str) -> None:
     ax.set_ylabel("$I_M/N$")
     ax.set_title(spec.title, fontsize=9)
     ax.legend(fontsize=7, frameon=False)
-    fig.tight_layout()
+    _save_png(fig, path)
+
+
+def _save_png(fig, path: str) -> None:
+    """Write ``fig`` to ``path`` as PNG, atomically (``files.atomic_write``), and close it."""
+    import matplotlib.pyplot as plt
+
     from .files import atomic_write
 
     try:
@@ -521,7 +527,7 @@ def _seam_segments(lon, lat):
     ending (and the next starting) on the seam at the interpolated latitude, longitudes in [−π, π]."""
     lon = np.unwrap(lon)
     side = np.floor((lon + np.pi) / (2 * np.pi))  # which copy of [−π, π) each sample lies in
-    pieces, start = [], 0
+    pieces = []
     x, y = [lon[0]], [lat[0]]
     for i in range(1, len(lon)):
         if side[i] != side[i - 1]:
@@ -541,8 +547,6 @@ def _plot_husimi(record: dict, theta, phi, Q, path: str, projection: str) -> Non
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from .files import atomic_write
 
     moll = projection == "mollweide"
     fig = plt.figure(figsize=(7.2, 4.4 if moll else 4.6), dpi=120)
@@ -590,12 +594,7 @@ def _plot_husimi(record: dict, theta, phi, Q, path: str, projection: str) -> Non
                  + _husimi_title(record), fontsize=8, pad=16 if moll else 6)
     ax.legend(fontsize=6.5, loc="upper center", bbox_to_anchor=(0.5, -0.13 if not moll else -0.04), ncol=1,
               frameon=False)
-    fig.tight_layout()
-    try:
-        with atomic_write(path, "wb") as f:
-            fig.savefig(f, format="png")
-    finally:
-        plt.close(fig)
+    _save_png(fig, path)
 
 
 def _husimi_title(record: dict) -> str:
