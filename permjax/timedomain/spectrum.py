@@ -149,10 +149,7 @@ class _SparseSolves:
         L = dicke_liouvillian(model, layout)
         L = liouvillian_matrix(np.asarray(L.weights), np.asarray(L.u), np.asarray(L.v), L.groups, layout)
         w, t = trace_functionals(layout)
-        on = np.nonzero(t)[0]
-        rows, cols = np.nonzero(w[:, None] * t[None, on] != 0)
-        rank_one = sp.csr_matrix((w[rows], (rows, on[cols])), shape=L.shape)
-        self.A = (L + rank_one).tocsc()
+        self.A = (L + sp.csr_matrix(w[:, None]) @ sp.csr_matrix(t[None, :])).tocsc()  # w tᵀ, sparse
         self.lu, self.iterations, self.residuals = {}, [], []
 
     def __call__(self, b, sigma):
