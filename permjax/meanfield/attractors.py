@@ -25,6 +25,7 @@ import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_batching import custom_vmap
 
 from .. import linalg
 from ..models.operators import sigma_minus, sigma_x, sigma_y, sigma_z
@@ -115,9 +116,11 @@ def _quadrature_field(s, y, args):
     return T * f(m), jnp.concatenate([m, unit_entropy(m, d)[None]])
 
 
-def integrate(field, y0, args, t1, rtol, atol, opts, max_steps, ts=None):
+def integrate(field, y0, args, t1, rtol, atol, opts, max_steps, ts=None, norm=None):
     """One adaptive Dopri8 solve of ``field`` on [0, t1] (or [0, ts[-1]], saving at ts);
-    returns (states, finished)."""
+    returns (states, finished). ``norm``: of the scaled error (default RMS)."""
+    controller = (diffrax.PIDController(rtol=rtol, atol=atol) if norm is None
+                  else diffrax.PIDController(rtol=rtol, atol=atol, norm=norm))
     sol = diffrax.diffeqsolve(
         diffrax.ODETerm(field),
         diffrax.Dopri8(),
@@ -127,7 +130,7 @@ def integrate(field, y0, args, t1, rtol, atol, opts, max_steps, ts=None):
         y0,
         args,
         saveat=diffrax.SaveAt(t1=True) if ts is None else diffrax.SaveAt(ts=ts),
-        stepsize_controller=diffrax.PIDController(rtol=rtol, atol=atol),
+        stepsize_controller=controller,
         max_steps=max_steps,
         adjoint=diffrax.ForwardMode() if opts.autodiff == "forward" else diffrax.RecursiveCheckpointAdjoint(),
         throw=False,
@@ -136,29 +139,60 @@ def integrate(field, y0, args, t1, rtol, atol, opts, max_steps, ts=None):
     return ys, sol.result == diffrax.RESULTS.successful
 
 
+def _lane_rms_max(err):
+    """max over the leading (model-point) axis of each point's RMS error: every point's steps are
+    controlled as in a solve of its own."""
+    return jnp.max(jnp.sqrt(jnp.mean(err.reshape(err.shape[0], -1) ** 2, axis=1)))
+
+
 def relax(f, unit, xi0, opts):
     """Drop the transient [0, t_transient], sample the window after it (loose tolerances).
 
     ``xi0`` (n,) or several starts (S, n): several are one ODE system (one solve, whose steps
-    suit every start), much cheaper than a batch of solves. A solve that runs out of steps is
-    retried with ``RETRY_STEPS_FACTOR`` times the budget (if it finished, the retry integrates a
-    zero field: a handful of steps).
+    suit every start), much cheaper than a batch of solves. Under ``vmap`` the model points join
+    that system too (``_relax_points``; each point's error is controlled as in its own solve):
+    on a CPU a batched adaptive solve costs several times more per point and step.
     Returns (ts, ms (n_window, ..., n), finished), ts in units of 1/κ from the window start.
     """
+    return _relax_vmappable(opts)(f, jnp.asarray(unit, float), jnp.asarray(xi0))
+
+
+@functools.lru_cache(maxsize=16)
+def _relax_vmappable(opts):
+    @custom_vmap
+    def one(f, unit, xi0):
+        ts, ms, ok = _relax_points(*jax.tree.map(lambda a: jnp.asarray(a)[None], (f, unit, xi0)), opts)
+        return ts[0], ms[0], ok[0]
+
+    @one.def_vmap
+    def points(axis_size, in_batched, f, unit, xi0):
+        grow = lambda a, batched: a if batched else jnp.broadcast_to(a, (axis_size,) + jnp.shape(a))
+        f, unit, xi0 = jax.tree.map(grow, (f, unit, xi0), tuple(in_batched))
+        return _relax_points(f, unit, xi0, opts), (True, True, True)
+
+    return one
+
+
+def _relax_points(f, unit, xi0, opts):
+    """``relax`` for B model points at once (leading axis of f's leaves, unit, xi0) as one ODE
+    system. If the solve runs out of steps, the points not finished are retried with
+    ``RETRY_STEPS_FACTOR`` times the budget (the others integrate a zero field then: a handful
+    of steps). Returns (ts (B, n_window), ms (B, n_window, ..., n), finished (B,))."""
     ts = jnp.linspace(0.0, opts.t_window, opts.n_window)
-    t_save = opts.t_transient + ts
+    per_point = lambda a, ndim: a.reshape(a.shape[:1] + (1,) * (ndim - 1))
+    f = jax.tree.map(lambda a: a.reshape(a.shape[:1] + (1,) * (xi0.ndim - 2) + a.shape[1:]), f)
     time = 1.0 / unit
 
     def solve(speed, budget):
-        return integrate(_scaled_drift, xi0, (f, speed * time), None, opts.relax_rtol, opts.relax_atol, opts,
-                         budget, ts=t_save)
+        ms, ok = integrate(_scaled_drift, xi0, (f, per_point(speed * time, xi0.ndim)), None, opts.relax_rtol,
+                           opts.relax_atol, opts, budget, ts=opts.t_transient + ts, norm=_lane_rms_max)
+        ms = jnp.moveaxis(ms, 0, 1)
+        return ms, ok & jnp.all(jnp.isfinite(ms.reshape(ms.shape[0], -1)), axis=1)
 
-    ms, ok = solve(1.0, opts.max_steps)
-    ok = ok & jnp.all(jnp.isfinite(ms))
+    ms, ok = solve(jnp.ones_like(time), opts.max_steps)
     ms2, ok2 = solve(jnp.where(ok, 0.0, 1.0), RETRY_STEPS_FACTOR * opts.max_steps)
-    ms = jnp.where(ok, ms, ms2)
-    ok = ok | (ok2 & jnp.all(jnp.isfinite(ms2)))
-    return ts * time, ms, ok
+    ms = jnp.where(per_point(ok, ms.ndim), ms, ms2)
+    return ts * time[:, None], ms, ok | ok2
 
 
 def fine_window(f, ts, ms, finished, opts):
