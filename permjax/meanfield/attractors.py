@@ -116,9 +116,10 @@ def _quadrature_field(s, y, args):
     return T * f(m), jnp.concatenate([m, unit_entropy(m, d)[None]])
 
 
-def integrate(field, y0, args, t1, rtol, atol, opts, max_steps, ts=None, norm=None):
+def integrate(field, y0, args, t1, rtol, atol, autodiff, max_steps, ts=None, norm=None):
     """One adaptive Dopri8 solve of ``field`` on [0, t1] (or [0, ts[-1]], saving at ts);
-    returns (states, finished). ``norm``: of the scaled error (default RMS)."""
+    returns (states, finished). ``autodiff``: "reverse" or "forward" (the adjoint);
+    ``norm``: of the scaled error (default RMS)."""
     controller = (diffrax.PIDController(rtol=rtol, atol=atol) if norm is None
                   else diffrax.PIDController(rtol=rtol, atol=atol, norm=norm))
     sol = diffrax.diffeqsolve(
@@ -132,7 +133,7 @@ def integrate(field, y0, args, t1, rtol, atol, opts, max_steps, ts=None, norm=No
         saveat=diffrax.SaveAt(t1=True) if ts is None else diffrax.SaveAt(ts=ts),
         stepsize_controller=controller,
         max_steps=max_steps,
-        adjoint=diffrax.ForwardMode() if opts.autodiff == "forward" else diffrax.RecursiveCheckpointAdjoint(),
+        adjoint=diffrax.ForwardMode() if autodiff == "forward" else diffrax.RecursiveCheckpointAdjoint(),
         throw=False,
     )
     ys = sol.ys if ts is not None else jax.tree.map(lambda a: a[-1], sol.ys)
@@ -142,57 +143,65 @@ def integrate(field, y0, args, t1, rtol, atol, opts, max_steps, ts=None, norm=No
 def _lane_rms_max(err):
     """max over the leading (model-point) axis of each point's RMS error: every point's steps are
     controlled as in a solve of its own."""
-    return jnp.max(jnp.sqrt(jnp.mean(err.reshape(err.shape[0], -1) ** 2, axis=1)))
+    flat = jnp.concatenate([e.reshape(e.shape[0], -1) for e in jax.tree.leaves(err)], axis=1)
+    return jnp.max(jnp.sqrt(jnp.mean(flat**2, axis=1)))
+
+
+def integrate_joint(field, y0, args, t1, rtol, atol, max_steps, ts=None):
+    """``integrate`` for stages that carry no derivative (inputs under ``stop_gradient``). Under
+    ``vmap`` the model points become one ODE system, the field mapped over them and each point's
+    error controlled as in its own solve (``_lane_rms_max``): on a CPU a batched adaptive solve
+    costs several times more per point and step. ``finished`` is then the joint solve's (all
+    points, or none). ``ts``: save times as a tuple of floats (static)."""
+    return _joint(field, t1, rtol, atol, max_steps, ts)(y0, args)
+
+
+@functools.lru_cache(maxsize=64)
+def _joint(field, t1, rtol, atol, max_steps, ts):
+    ts = None if ts is None else np.asarray(ts)
+
+    @custom_vmap
+    def one(y0, args):
+        return integrate(field, y0, args, t1, rtol, atol, "reverse", max_steps, ts=ts)
+
+    @one.def_vmap
+    def points(axis_size, in_batched, y0, args):
+        y_batched, args_batched = in_batched
+        y0 = jax.tree.map(lambda a, b: a if b else jnp.broadcast_to(a, (axis_size,) + jnp.shape(a)), y0, y_batched)
+        args_axes = jax.tree.map(lambda b: 0 if b else None, args_batched)
+        mapped = jax.vmap(field, in_axes=(None, 0, args_axes))
+        ys, ok = integrate(mapped, y0, args, t1, rtol, atol, "reverse", max_steps, ts=ts, norm=_lane_rms_max)
+        if ts is not None:
+            ys = jax.tree.map(lambda a: jnp.moveaxis(a, 0, 1), ys)
+        return (ys, jnp.broadcast_to(ok, (axis_size,))), (jax.tree.map(lambda _: True, ys), True)
+
+    return one
 
 
 def relax(f, unit, xi0, opts):
     """Drop the transient [0, t_transient], sample the window after it (loose tolerances).
 
     ``xi0`` (n,) or several starts (S, n): several are one ODE system (one solve, whose steps
-    suit every start), much cheaper than a batch of solves. Under ``vmap`` the model points join
-    that system too (``_relax_points``; each point's error is controlled as in its own solve):
-    on a CPU a batched adaptive solve costs several times more per point and step.
+    suit every start), much cheaper than a batch of solves; under ``vmap`` the model points join
+    it too (``integrate_joint``). A solve that runs out of steps is retried with
+    ``RETRY_STEPS_FACTOR`` times the budget (if it finished, the retry integrates a zero field:
+    a handful of steps).
     Returns (ts, ms (n_window, ..., n), finished), ts in units of 1/κ from the window start.
     """
-    return _relax_vmappable(opts)(f, jnp.asarray(unit, float), jnp.asarray(xi0))
-
-
-@functools.lru_cache(maxsize=16)
-def _relax_vmappable(opts):
-    @custom_vmap
-    def one(f, unit, xi0):
-        ts, ms, ok = _relax_points(*jax.tree.map(lambda a: jnp.asarray(a)[None], (f, unit, xi0)), opts)
-        return ts[0], ms[0], ok[0]
-
-    @one.def_vmap
-    def points(axis_size, in_batched, f, unit, xi0):
-        grow = lambda a, batched: a if batched else jnp.broadcast_to(a, (axis_size,) + jnp.shape(a))
-        f, unit, xi0 = jax.tree.map(grow, (f, unit, xi0), tuple(in_batched))
-        return _relax_points(f, unit, xi0, opts), (True, True, True)
-
-    return one
-
-
-def _relax_points(f, unit, xi0, opts):
-    """``relax`` for B model points at once (leading axis of f's leaves, unit, xi0) as one ODE
-    system. If the solve runs out of steps, the points not finished are retried with
-    ``RETRY_STEPS_FACTOR`` times the budget (the others integrate a zero field then: a handful
-    of steps). Returns (ts (B, n_window), ms (B, n_window, ..., n), finished (B,))."""
-    ts = jnp.linspace(0.0, opts.t_window, opts.n_window)
-    per_point = lambda a, ndim: a.reshape(a.shape[:1] + (1,) * (ndim - 1))
-    f = jax.tree.map(lambda a: a.reshape(a.shape[:1] + (1,) * (xi0.ndim - 2) + a.shape[1:]), f)
+    ts = np.linspace(0.0, opts.t_window, opts.n_window)
+    t_save = tuple((opts.t_transient + ts).tolist())
     time = 1.0 / unit
 
     def solve(speed, budget):
-        ms, ok = integrate(_scaled_drift, xi0, (f, per_point(speed * time, xi0.ndim)), None, opts.relax_rtol,
-                           opts.relax_atol, opts, budget, ts=opts.t_transient + ts, norm=_lane_rms_max)
-        ms = jnp.moveaxis(ms, 0, 1)
-        return ms, ok & jnp.all(jnp.isfinite(ms.reshape(ms.shape[0], -1)), axis=1)
+        return integrate_joint(_scaled_drift, xi0, (f, speed * time), None, opts.relax_rtol, opts.relax_atol,
+                               budget, ts=t_save)
 
-    ms, ok = solve(jnp.ones_like(time), opts.max_steps)
+    ms, ok = solve(1.0, opts.max_steps)
+    ok = ok & jnp.all(jnp.isfinite(ms))
     ms2, ok2 = solve(jnp.where(ok, 0.0, 1.0), RETRY_STEPS_FACTOR * opts.max_steps)
-    ms = jnp.where(per_point(ok, ms.ndim), ms, ms2)
-    return ts * time[:, None], ms, ok | ok2
+    ms = jnp.where(ok, ms, ms2)
+    ok = ok | (ok2 & jnp.all(jnp.isfinite(ms2)))
+    return jnp.asarray(ts) * time, ms, ok
 
 
 def fine_window(f, ts, ms, finished, opts):
@@ -209,10 +218,10 @@ def fine_window(f, ts, ms, finished, opts):
     dt = jnp.min(jnp.where(moving, size / jnp.where(moving, speed, 1.0), jnp.inf))  # the fastest turning start
     used = finished & (ts[1] - ts[0] > 0.5 * dt)
     span = jnp.where(used, 0.25 * dt * (opts.n_window - 1), 1.0)
-    ts_f = jnp.linspace(0.0, 1.0, opts.n_window)
-    ms_f, ok = integrate(_scaled_drift, jnp.where(finished, ms[-1], 0.0), (f, jnp.where(used, span, 0.0)), None,
-                         opts.relax_rtol, opts.relax_atol, opts, opts.max_steps, ts=ts_f)
-    return ts_f * span, ms_f, used & ok
+    ts_f = np.linspace(0.0, 1.0, opts.n_window)
+    ms_f, ok = integrate_joint(_scaled_drift, jnp.where(finished, ms[-1], 0.0), (f, jnp.where(used, span, 0.0)), None,
+                               opts.relax_rtol, opts.relax_atol, opts.max_steps, ts=tuple(ts_f.tolist()))
+    return jnp.asarray(ts_f) * span, ms_f, used & ok
 
 
 # --- eigenvalues ------------------------------------------------------------------------------
@@ -329,8 +338,8 @@ def _shooting_system(f, x_ref, normal, opts, y):
     """F(x0, T) = (φ_T(x0) − x0, n·(x0 − x_ref)) and its Jacobian [[Φ − 1, f(φ_T)], [nᵀ, 0]]."""
     n = x_ref.shape[-1]
     x0, T = y[:n], y[n]
-    (xT, phi), ok = integrate(_variational_field, (x0, jnp.eye(n)), (f, T), 1.0, opts.rtol, opts.atol, opts,
-                              opts.max_orbit_steps)
+    (xT, phi), ok = integrate_joint(_variational_field, (x0, jnp.eye(n)), (f, T), 1.0, opts.rtol, opts.atol,
+                                    opts.max_orbit_steps)
     F = jnp.concatenate([xT - x0, (normal @ (x0 - x_ref))[None]])
     top = jnp.concatenate([phi - jnp.eye(n), f(xT)[:, None]], axis=1)
     J = jnp.concatenate([top, jnp.concatenate([normal, jnp.zeros(1)])[None]], axis=0)
@@ -423,10 +432,11 @@ def cycle_average(f, x0, T, d: int, opts):
     n = x0.shape[-1]
     if d == 2:
         (_, q), ok = integrate(_quadrature_field, (x0, jnp.zeros(n + 1)), (f, T, d), 1.0, opts.rtol, opts.atol,
-                               opts, opts.max_orbit_steps)
+                               opts.autodiff, opts.max_orbit_steps)
         return q[:n], q[n], ok
     s = jnp.linspace(0.0, 1.0, CYCLE_SAMPLES + 1)
-    xs, ok = integrate(_scaled_drift, x0, (f, T), None, opts.rtol, opts.atol, opts, opts.max_orbit_steps, ts=s)
+    xs, ok = integrate(_scaled_drift, x0, (f, T), None, opts.rtol, opts.atol, opts.autodiff, opts.max_orbit_steps,
+                       ts=s)
     xs = jnp.concatenate([x0[None], xs[1:-1]])
     return jnp.mean(xs, axis=0), jnp.mean(unit_entropy(xs, d)), ok
 
@@ -445,7 +455,7 @@ def implicit_orbit(f, y_star, pinv_star, x_ref, normal, opts):
     y = y_star
     for _ in range(2 if opts.autodiff == "forward" else 1):
         x0, T = y[:n], y[n]
-        xT, _ = integrate(_scaled_drift, x0, (f, T), 1.0, opts.rtol, opts.atol, opts, opts.max_orbit_steps)
+        xT, _ = integrate(_scaled_drift, x0, (f, T), 1.0, opts.rtol, opts.atol, opts.autodiff, opts.max_orbit_steps)
         F = jnp.concatenate([xT - x0, (normal @ (x0 - x_ref))[None]])
         y = y - pinv @ (F - jax.lax.stop_gradient(F))
     return y
@@ -492,19 +502,24 @@ def bump(u):
     return jnp.where(inside, jnp.exp(-1.0 / safe), 0.0) / BUMP_INTEGRAL
 
 
-def _ergodic_field(s, y, args):
+@functools.lru_cache(maxsize=16)
+def _ergodic_field(d: int, B: int):
     """(x, v, λ, q)' = T (f(x), Df v − (v·Df v) v, v·Df v, w (x, S(x))) per start: the flow, a unit
     tangent vector (its growth rate integrates to the largest Lyapunov exponent) and the running
     window-weighted integrals of ξ (and, for d = 2, S), w the bump of the current block — each
-    start scaled by its own T (0: frozen)."""
-    f, T, d, B = args
-    x, v, _, _ = y
-    fx, jv = jax.jvp(f, (x,), (v,))
-    growth = jnp.sum(v * jv, axis=-1)
-    integrand = jnp.concatenate([x, unit_entropy(x, 2)[..., None]], axis=-1) if d == 2 else x
-    Tc = T[:, None]
-    w = bump(s * B - jnp.floor(s * B))
-    return Tc * fx, Tc * (jv - growth[:, None] * v), T * growth, w * Tc * integrand
+    start scaled by its own T (0: frozen). Args (f, T)."""
+
+    def field(s, y, args):
+        f, T = args
+        x, v, _, _ = y
+        fx, jv = jax.jvp(f, (x,), (v,))
+        growth = jnp.sum(v * jv, axis=-1)
+        integrand = jnp.concatenate([x, unit_entropy(x, 2)[..., None]], axis=-1) if d == 2 else x
+        Tc = T[:, None]
+        w = bump(s * B - jnp.floor(s * B))
+        return Tc * fx, Tc * (jv - growth[:, None] * v), T * growth, w * Tc * integrand
+
+    return field
 
 
 def ergodic_average(f, x0, active, unit, d: int, opts):
@@ -523,9 +538,9 @@ def ergodic_average(f, x0, active, unit, d: int, opts):
     T = jnp.where(active, span, 0.0)
     v0 = jnp.broadcast_to(jnp.ones(n) / math.sqrt(n), (S, n))
     y0 = (x0, v0, jnp.zeros(S), jnp.zeros((S, n + (d == 2))))
-    s = jnp.linspace(0.0, 1.0, B * per + 1)
-    (xs, _, lam, q), ok = integrate(_ergodic_field, y0, (f, T, d, B), None, opts.relax_rtol, opts.relax_atol, opts,
-                                    opts.max_ergodic_steps, ts=s)
+    s = tuple(np.linspace(0.0, 1.0, B * per + 1).tolist())
+    (xs, _, lam, q), ok = integrate_joint(_ergodic_field(d, B), y0, (f, T), None, opts.relax_rtol, opts.relax_atol,
+                                          opts.max_ergodic_steps, ts=s)
     blocks = jnp.diff(q[::per], axis=0) / (span / B)  # (B, S, ·)
     xi_b = jnp.moveaxis(blocks[..., :n], 0, 1)
     if d == 2:
