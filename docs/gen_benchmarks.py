@@ -179,7 +179,23 @@ def startup(path: pathlib.Path = RESULTS / "startup.json") -> str:
                   f"{data.get('repeats', 1)} run(s) per cell, wall seconds of the whole process).")
 
 
-TABLES = {"startup": startup, "symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
+def thermo_sweep(path: pathlib.Path = RESULTS / "thermo_sweep.json") -> str:
+    """``benchmarks/thermo_sweep.py``: one ``jit(vmap(mi_thermo))`` over an LMG grid against a
+    baseline checkout, fresh processes with empty caches."""
+    data = _load(path)
+    rows = [[r["case"], f"{r['baseline_first_s']:.1f}", f"{r['first_s']:.1f}", f"{r['baseline_pts_per_s']:.0f}",
+             f"{r['pts_per_s']:.0f}", f"{r['warm_ratio']:.1f}×", f"{r['baseline_single_ms']:.0f}",
+             f"{r['single_ms']:.0f}", _sci(r["max_abs_dmi"], 0) if r.get("max_abs_dmi") else "0"]
+            for r in data["rows"]]
+    out = _table(["sweep", "baseline first call (s)", "first call (s)", "baseline points/s", "points/s", "gain",
+                  "baseline one point (ms)", "one point (ms)", "max \\|Δ I_M/N\\|"], rows)
+    machine = data.get("machine") or {}
+    return out + (f"\n\nFrom `benchmarks/results/thermo_sweep.json` ({_machine(machine)}, baseline "
+                  f"`{data['baseline']}`; first call: tracing and compilation included; points/s: warm, median of "
+                  f"{data.get('repeats', 1)}; one point: warm, median of 20).")
+
+
+TABLES = {"thermo_sweep": thermo_sweep, "startup": startup, "symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
           "drift_forms": drift_forms}
 
 
