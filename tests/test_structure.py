@@ -10,7 +10,7 @@ PACKAGE = pathlib.Path(__file__).resolve().parent.parent / "permjax"
 
 #: layers, lowest first: a module may import from its own layer and the ones below
 LAYERS = [
-    {"host", "linalg", "entropy", "validate", "interrupt", "compilation", "resources", "files", "version"},
+    {"host", "linalg", "entropy", "validate", "interrupt", "compilation", "programs", "resources", "files", "version"},
     {"models"},
     {"dicke", "meanfield"},
     {"solvers", "interop"},

@@ -30,10 +30,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .. import programs
 from ..host import host_check, static_checks_only
 from ..models.families import Family
 from ..models.pimodel import PIModel, as_model, is_concrete
-from ..models.symmetries import Symmetries, symmetries
+from ..models.symmetries import Symmetries, sym_digest, symmetries
 from .attractors import (CHAOTIC, FIXED_POINT, KIND_NAMES, LIMIT_CYCLE, MARGINAL_GROWTH, MULTISTABLE, NOT_RESOLVED,
                          QUASI_PERIODIC, cycle_average, ergodic_average, ergodic_estimate, find_cycle, fine_window,
                          fixed_point, implicit_fixed_point, implicit_orbit, nan_derivative, relax, return_times, select,
@@ -635,6 +636,20 @@ def _mi_thermo_jit(f, unit, anchor, orb: OrbitData, d, opts: ThermoOptions, star
         return jax.tree.map(lambda a: a.reshape(shape + a.shape[1:]), res)
 
 
+@jax.jit
+def _model_leaves(model):
+    """What the pipeline needs of the model, as one program: drift, κ, the derivative anchor, the
+    coefficients (for its symmetries)."""
+    return make_drift(model), rate_unit(model), sum(jax.tree.leaves(model)), model.coefficients()
+
+
+@functools.lru_cache(maxsize=1)
+def _result_tree():
+    """The tree structure of ``_mi_thermo_jit``'s result (every field an array, no symmetries)."""
+    arrays = [f.name for f in dataclasses.fields(ThermoResult) if f.name != "symmetries"]
+    return jax.tree.structure(ThermoResult(**dict.fromkeys(arrays, 0)))
+
+
 def mi_thermo(model, options: ThermoOptions | None = None, **fields) -> ThermoResult:
     """lim_{N→∞} I_M/N: S(⟨r⟩) − ⟨S(r)⟩ over the attractor of the mean-field drift and its
     symmetry orbit (Eq. 13 in its Holevo form, docs/theory.md §7).
@@ -678,15 +693,21 @@ def mi_thermo(model, options: ThermoOptions | None = None, **fields) -> ThermoRe
     shape = model.shape
     check_fits("mi_thermo (its n×n Jacobian stages, n = d² − 1)", model.d, pipeline_bytes(model.d, math.prod(shape)))
     starts = _starts(model.d, opts)
-    f = make_drift(model)
-    f = jax.tree.map(lambda a, k: jnp.broadcast_to(a, shape + a.shape[a.ndim - k:]), f, f.event_ndims())
-    unit = jnp.broadcast_to(rate_unit(model), shape)
-    anchor = jnp.broadcast_to(sum(jax.tree.leaves(model)), shape)
     sym = symmetries(model)
-    c = model.coefficients()
-    orb = orbit_data(sym, c)
-    orb = jax.tree.map(lambda a, k: jnp.broadcast_to(a, shape + a.shape[a.ndim - k:]), orb, OrbitData(3, 2))
-    res = _mi_thermo_jit(f, unit, anchor, orb, model.d, opts, tuple(map(tuple, starts.tolist())))
-    mg, me = sym.valid(jax.lax.stop_gradient(c))
-    res = dataclasses.replace(res, valid_generators=mg, valid_elements=me, symmetries=sym)
+    d, key = model.d, tuple(map(tuple, starts.tolist()))
+    to_shape = lambda tree, event: jax.tree.map(lambda a, k: jnp.broadcast_to(a, shape + a.shape[a.ndim - k:]), tree,
+                                                event)
+
+    def run(f, unit, anchor, c):
+        # one program from the model's leaves to the result (concrete inputs: kept on disk, ``programs``)
+        orb = to_shape(orbit_data(sym, c), OrbitData(3, 2))
+        res = _mi_thermo_jit(to_shape(f, f.event_ndims()), jnp.broadcast_to(unit, shape),
+                             jnp.broadcast_to(anchor, shape), orb, d, opts, key)
+        mg, me = sym.valid(jax.lax.stop_gradient(c))
+        return dataclasses.replace(res, valid_generators=mg, valid_elements=me)
+
+    model_leaves = _model_leaves(model)
+    res = programs.call(run, model_leaves, f"mi_thermo d={d} shape={shape} {opts!r} starts={key} "
+                        f"symmetries={sym_digest(sym)}", _result_tree())
+    res = dataclasses.replace(res, symmetries=sym)
     return _report(res, *_labels_of(point))

@@ -40,6 +40,7 @@ generate is the orthogonal projection onto the vectors they fix (``twirl``).
 from __future__ import annotations
 
 import functools
+import hashlib
 import math
 
 import jax
@@ -384,3 +385,13 @@ def orbit_of(xi, sym: Symmetries, c, max_elements: int = 512):
                     new.append(h)
         frontier = new
     return np.array(_unique([g @ xi for g in group], lambda x: x)), dim
+
+
+def sym_digest(sym: Symmetries) -> str:
+    """A short digest of the candidate symmetries (their arrays), for keys of stored programs."""
+    h = hashlib.sha256(str(sym.d).encode())
+    for name in ("generators", "elements", "generator_rfactor", "element_rfactor", "term_norm"):
+        a = np.ascontiguousarray(getattr(sym, name))
+        h.update(f"{name}{a.shape}{a.dtype}".encode())
+        h.update(a.tobytes())
+    return h.hexdigest()[:20]
