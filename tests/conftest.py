@@ -1,16 +1,5 @@
+import gc
 import os
-import resource
-
-# A larger stack for the test processes (the xdist workers inherit it from the controller, which
-# loads this file before it starts them; glibc sizes new threads' stacks from it too): all six
-# crashes seen in full-suite runs were segmentation faults inside LLVM while XLA compiled, loaded
-# or serialised a large program (the kind of deep, schedule-dependent recursion an 8 MiB stack
-# can overflow), none of them in a single process run alone.
-STACK_BYTES = 64 * 2**20
-_soft, _hard = resource.getrlimit(resource.RLIMIT_STACK)
-if _soft != resource.RLIM_INFINITY and _soft < STACK_BYTES:
-    resource.setrlimit(resource.RLIMIT_STACK,
-                       (STACK_BYTES if _hard == resource.RLIM_INFINITY else min(STACK_BYTES, _hard), _hard))
 
 # Each pytest-xdist worker keeps its own persistent compilation cache (a folder beside the user's),
 # so that two processes never read and write one folder at once.
@@ -29,6 +18,32 @@ import pathlib  # noqa: E402
 import pytest  # noqa: E402
 
 _SLOW = pathlib.Path(__file__).with_name("slow_tests.txt")
+
+
+#: memory mappings a test process may reach before its compiled programs are dropped (the
+#: kernel's vm.max_map_count is typically 65530)
+MAX_MAPS = 30_000
+
+
+def _maps() -> int:
+    try:
+        with open("/proc/self/maps", "rb") as fh:
+            return sum(1 for _ in fh)
+    except OSError:
+        return 0
+
+
+@pytest.fixture(autouse=True)
+def _drop_compiled_programs():
+    """XLA's CPU executables keep their machine code in memory mappings (a mean-field pipeline:
+    ~1600), and a long-lived test worker that reaches the kernel's limit (vm.max_map_count) dies
+    in LLVM with a segmentation fault while compiling, loading or serialising a program. After a
+    test that leaves more than ``MAX_MAPS`` mappings, JAX's caches are cleared (programs are then
+    reloaded from the persistent cache when needed)."""
+    yield
+    if _maps() > MAX_MAPS:
+        jax.clear_caches()
+        gc.collect()
 
 
 def pytest_collection_modifyitems(config, items):
