@@ -142,9 +142,11 @@ def integrate(field, y0, args, t1, rtol, atol, autodiff, max_steps, ts=None, nor
 
 def _lane_rms_max(err):
     """max over the leading (model-point) axis of each point's RMS error: every point's steps are
-    controlled as in a solve of its own."""
+    controlled as in a solve of its own. A point whose error is not finite (NaN coefficients)
+    does not steer the others: its states are NaN, and the callers' finiteness checks say so."""
     flat = jnp.concatenate([e.reshape(e.shape[0], -1) for e in jax.tree.leaves(err)], axis=1)
-    return jnp.max(jnp.sqrt(jnp.mean(flat**2, axis=1)))
+    rms = jnp.sqrt(jnp.mean(flat**2, axis=1))
+    return jnp.max(jnp.where(jnp.isfinite(rms), rms, 0.0))
 
 
 def integrate_joint(field, y0, args, t1, rtol, atol, max_steps, ts=None):
