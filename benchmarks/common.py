@@ -28,6 +28,7 @@ processes they spawn measure this checkout's ``permjax``, not an installed one).
 
 from __future__ import annotations
 
+import contextlib
 import importlib.metadata
 import json
 import math
@@ -39,6 +40,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from typing import Any, Callable, NamedTuple
@@ -424,3 +426,15 @@ def report(name: str, rows, columns, record) -> str:
     """Print ``table(rows, columns)`` and write ``record`` (``write_results``); returns the path."""
     print(table(rows, columns))
     return write_results(name, record)
+
+
+@contextlib.contextmanager
+def checkout(ref: str):
+    """A detached ``git worktree`` of ``ref`` (a baseline version) in a temporary folder, removed
+    afterwards; yields its path."""
+    base = tempfile.mkdtemp(prefix="permjax-baseline-")
+    subprocess.run(["git", "worktree", "add", "--detach", base, ref], cwd=ROOT, check=True, capture_output=True)
+    try:
+        yield base
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", base], cwd=ROOT, capture_output=True)

@@ -63,14 +63,9 @@ def main():
     ap.add_argument("--baseline", default="f228fab")
     ap.add_argument("--repeats", type=int, default=2)
     args = ap.parse_args()
-    base = tempfile.mkdtemp(prefix="permjax-baseline-")
-    subprocess.run(["git", "worktree", "add", "--detach", base, args.baseline], cwd=common.ROOT, check=True,
-                   capture_output=True)
-    try:
+    with common.checkout(args.baseline) as base:
         baseline = measure(base, args.repeats)
         now = measure(common.ROOT, args.repeats)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", base], cwd=common.ROOT, capture_output=True)
     rows = []
     for name in CASES:
         b, n = baseline[name], now[name]

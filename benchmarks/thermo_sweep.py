@@ -17,7 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,11 +68,8 @@ def main():
     args = ap.parse_args()
     import numpy as np
 
-    base = tempfile.mkdtemp(prefix="permjax-baseline-")
-    subprocess.run(["git", "worktree", "add", "--detach", base, args.baseline], cwd=common.ROOT, check=True,
-                   capture_output=True)
     rows, runs = [], {}
-    try:
+    with common.checkout(args.baseline) as base:
         for starts in (4, 1):
             b = measure(base, args.points, args.repeats, starts)
             n = measure(common.ROOT, args.points, args.repeats, starts)
@@ -89,8 +85,6 @@ def main():
                 "max_abs_dmi": float(np.max(np.abs(mb[both] - mn[both]))) if both.any() else None,
                 "nan_agree": bool(np.array_equal(np.isnan(mb), np.isnan(mn))),
             })
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", base], cwd=common.ROOT, capture_output=True)
     columns = [("case", "case"), ("baseline first (s)", "baseline_first_s", ".1f"), ("first (s)", "first_s", ".1f"),
                ("baseline pts/s", "baseline_pts_per_s", ".0f"), ("pts/s", "pts_per_s", ".0f"),
                ("× warm", "warm_ratio", ".1f"), ("baseline 1 pt (ms)", "baseline_single_ms", ".1f"),

@@ -28,11 +28,14 @@ MIN_COMPILE_SECONDS = 0.2
 _FALSE = ("0", "false", "no", "off")
 
 
+def switched_off(variable: str) -> bool:
+    """Whether the environment variable ``variable`` says 0/false/no/off (unset: on)."""
+    return os.environ.get(variable, "1").strip().lower() in _FALSE
+
+
 def cache_dir() -> str | None:
     """The folder permjax would use, or None when opted out."""
-    if os.environ.get("PERMJAX_COMPILATION_CACHE", "1").strip().lower() in _FALSE:
-        return None
-    if os.environ.get("JAX_ENABLE_COMPILATION_CACHE", "true").strip().lower() in _FALSE:
+    if switched_off("PERMJAX_COMPILATION_CACHE") or switched_off("JAX_ENABLE_COMPILATION_CACHE"):
         return None
     explicit = os.environ.get("PERMJAX_CACHE_DIR")
     if explicit:

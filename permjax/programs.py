@@ -27,8 +27,6 @@ import jaxlib
 
 from . import compilation
 
-_FALSE = ("0", "false", "no", "off")
-
 #: what this process did, for diagnostics and tests: programs loaded from disk, exported and
 #: written, and calls that took the ordinary path because exporting failed
 STATS = {"loaded": 0, "exported": 0, "not_exportable": 0}
@@ -42,7 +40,7 @@ _NOT_EXPORTABLE: set[str] = set()
 
 def folder() -> str | None:
     """Where programs are kept (a ``programs`` folder in the compilation cache), or None when off."""
-    if os.environ.get("PERMJAX_PROGRAM_CACHE", "1").strip().lower() in _FALSE:
+    if compilation.switched_off("PERMJAX_PROGRAM_CACHE"):
         return None
     base = jax.config.jax_compilation_cache_dir or compilation.cache_dir()
     return None if not base else os.path.join(base, "programs")
