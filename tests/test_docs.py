@@ -37,6 +37,20 @@ def test_every_page_of_the_nav_exists():
     assert len(set(pages)) == len(pages)
 
 
+def test_the_benchmark_results_the_docs_read_are_tracked():
+    """benchmarks/results/ is ignored by git (runs write there); the files the site's tables read
+    must be committed all the same, or a fresh clone cannot build the site."""
+    named = set(re.findall(r"benchmarks/results/([\w.-]+\.json)", (DOCS / "gen_benchmarks.py").read_text()))
+    assert named, "docs/gen_benchmarks.py names no results file"
+    try:
+        out = subprocess.run(["git", "ls-files", "benchmarks/results"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("not a git checkout")
+    tracked = {pathlib.Path(line).name for line in out.split()}
+    assert sorted(named - tracked) == []
+
+
 def test_the_marked_pages_have_examples():
     for name in ("getting-started.md", "models.md", "thermodynamic-limit.md", "finite-n.md"):
         assert DOCS / name in marked_pages(), f"{name} should run its python blocks"
