@@ -230,7 +230,13 @@ def _named_leaves(tree) -> list[tuple[str, Any]]:
 
 
 def _check_converged(result: SweepResult) -> None:
-    """Warn (RuntimeWarning) if any output leaf named ``converged`` is False somewhere."""
+    """Warn (RuntimeWarning) if any output leaf named ``converged`` is False somewhere; outputs
+    that report themselves (``ThermoResult.report``) do so, labelled by the grid's parameters."""
+    if callable(getattr(result.outputs, "report", None)):
+        names = parameter_names(result.models)
+        cols = result.columns()
+        result.outputs.report(names, [cols[p].reshape(result.shape) for p in names])
+        return
     named = dict(_named_leaves(result.outputs))
     cols = None
     for name, leaf in named.items():

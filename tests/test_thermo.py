@@ -1,6 +1,7 @@
 """N → ∞: mi_thermo against Eq. 18 (h = 0), an independent scipy integration with event-located
 periods (h ≠ 0), finite differences (gradients), single calls (vmap), and its CLI."""
 
+import functools
 import json
 import math
 import warnings
@@ -357,3 +358,22 @@ def test_a_nan_point_in_a_vmapped_sweep_leaves_the_others_alone():
     for i in (0, 2):
         one = float(permjax.mi_thermo(LMG(3.0, 0.5, float(G[i]), 1.0), starts=1).mi)
         assert abs(mi[i] - one) <= 1e-10, (i, mi[i], one)
+
+
+@pytest.mark.slow
+def test_traced_programs_carry_no_host_callback_and_the_sweep_names_unresolved_points():
+    """Under jit/vmap/grad mi_thermo adds no host callback (JAX's persistent cache then keeps the
+    program); the flags come back in the result, and ``permjax.sweep`` says them in a warning
+    labelled by the grid's parameters."""
+    short = functools.partial(permjax.mi_thermo, starts=1, max_steps=16)  # 16 steps, then 320: never reaches the window
+    grid = permjax.grid(Gamma=[1.3, 1.68])
+    with pytest.warns(RuntimeWarning, match=r"not resolved at 2 point\(s\), e.g. J=3, h=0.5, Gamma=1.3"):
+        res = permjax.sweep(short, grid, progress=False)
+    assert np.all(np.isnan(res.outputs.mi)) and not np.any(res.outputs.finished)
+    assert np.all(res.outputs.kind == NOT_RESOLVED)
+    from permjax.sweep import _sharded_batch_fn
+
+    batched, _ = _sharded_batch_fn(short, tuple(jax.devices()))  # the sweep's compiled program
+    assert "callback" not in batched.lower(jax.tree.map(jnp.asarray, grid)).as_text()
+    f = lambda g: short(LMG(3.0, 0.5, g, 1.0)).mi
+    assert "callback" not in str(jax.make_jaxpr(jax.vmap(jax.value_and_grad(f)))(jnp.array([1.3, 1.68])))

@@ -28,6 +28,7 @@ import numpy as np
 from jax.custom_batching import custom_vmap
 
 from .. import linalg
+from ..host import static_checks_only
 from ..models.operators import sigma_minus, sigma_x, sigma_y, sigma_z
 from ..models.pimodel import PIModel
 from .drift import BUILDERS
@@ -172,7 +173,9 @@ def _joint(field, t1, rtol, atol, max_steps, ts):
         y0 = jax.tree.map(lambda a, b: a if b else jnp.broadcast_to(a, (axis_size,) + jnp.shape(a)), y0, y_batched)
         args_axes = jax.tree.map(lambda b: 0 if b else None, args_batched)
         mapped = jax.vmap(field, in_axes=(None, 0, args_axes))
-        ys, ok = integrate(mapped, y0, args, t1, rtol, atol, "reverse", max_steps, ts=ts, norm=_lane_rms_max)
+        # traced when vmap reaches the pipeline's jit, outside ``mi_thermo``'s own context
+        with static_checks_only():
+            ys, ok = integrate(mapped, y0, args, t1, rtol, atol, "reverse", max_steps, ts=ts, norm=_lane_rms_max)
         if ts is not None:
             ys = jax.tree.map(lambda a: jnp.moveaxis(a, 0, 1), ys)
         return (ys, jnp.broadcast_to(ok, (axis_size,))), (jax.tree.map(lambda _: True, ys), True)

@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import programs
-from ..host import host_check, static_checks_only
+from ..host import static_checks_only
 from ..models.families import Family
 from ..models.pimodel import PIModel, as_model, is_concrete
 from ..models.symmetries import Symmetries, sym_digest, symmetries
@@ -441,6 +441,13 @@ class ThermoResult(eqx.Module):
     valid_elements: jax.Array
     symmetries: Symmetries | None = eqx.field(static=True, default=None)
 
+    def report(self, names=(), values=()) -> None:
+        """Say in RuntimeWarnings which points were not resolved, are ergodic averages (with their
+        error) or multistable — what ``mi_thermo`` says itself on concrete inputs, for a result
+        computed under ``jit``/``vmap``/``grad`` (where it adds no host callback). ``names`` and
+        ``values`` (one per name: scalars or arrays of the batch shape) label the points."""
+        _warn(tuple(names), self.kind, self.finished, self.mi_err, self.n_orbits, *values)
+
     @property
     def kind_name(self) -> str:
         """'fixed point', 'limit cycle', 'chaotic', 'quasi-periodic', 'multistable' or
@@ -521,6 +528,8 @@ def _num(x):
 
 
 def _describe_point(names, values, i):
+    if not names:
+        return f"point {i} (flat index)"
     return ", ".join(f"{k}={np.atleast_1d(v)[i] if np.ndim(v) else v:.6g}" for k, v in zip(names, values))
 
 
@@ -533,7 +542,7 @@ def _warn(names, kind, finished, mi_err, n_orbits, *values):
     if bad.size:
         warnings.warn(
             f"mi_thermo: attractor not resolved at {bad.size} point(s), e.g. {_describe_point(names, values, bad[0])}: "
-            "the integration did not finish (ran out of steps even with a larger budget); I_M/N there is NaN",
+            "the integration did not finish (out of steps even with a larger budget, or a state not finite); I_M/N there is NaN",
             RuntimeWarning, stacklevel=2)
     bad = np.flatnonzero(finished & (kind == NOT_RESOLVED))
     if bad.size:
@@ -571,30 +580,14 @@ def _labels_of(point):
     return tuple(names), values
 
 
-_LABELS: list = []  # parameter names of the points warned about, by index (kept out of the jit cache key)
-
-
-def _label_index(names) -> int:
-    if names not in _LABELS:
-        _LABELS.append(names)
-    return _LABELS.index(names)
-
-
-def _warn_labelled(index, *args):
-    _warn(_LABELS[int(np.ravel(index)[0])], *args)
-
-
 def _report(res: ThermoResult, names, values) -> ThermoResult:
-    """Warn about unresolved, ergodic and multistable points: in Python on concrete results,
-    through a host callback tied to the result inside traced code."""
-    flags = (res.kind, res.finished, res.mi_err, res.n_orbits)
-    if all(is_concrete(x) for x in jax.tree.leaves((flags, values))):
-        _warn(names, *flags, *values)
-        return res
-    shape = res.kind.shape
-    # host_check: no declared effect (batched while_loops accept it), safe on several host devices
-    return host_check(res, _warn_labelled, jnp.broadcast_to(_label_index(names), shape), *flags,
-                      *(jnp.broadcast_to(v, shape) for v in values))
+    """Warn about unresolved, ergodic and multistable points when the result is concrete. Traced
+    (a caller's ``jit``, ``vmap``, ``grad``) nothing is added: the compiled program keeps no host
+    callback, so JAX's persistent cache stores it; the flags travel in the result
+    (``ThermoResult.report`` says them once it is concrete; ``permjax.sweep`` does)."""
+    if all(is_concrete(x) for x in jax.tree.leaves(((res.kind, res.finished, res.mi_err, res.n_orbits), values))):
+        res.report(names, values)
+    return res
 
 
 # --- the entry point -------------------------------------------------------------------------
