@@ -1,5 +1,6 @@
 """A finite-N computation in a second process loads every compiled program from the persistent
-cache: the programs carry no host callbacks on a single CPU device (``permjax.linalg``)."""
+cache, for CGLS and for GMRES with its q-conserving preconditioner: the programs carry no host
+callbacks on a single CPU device (``permjax.linalg``)."""
 
 import json
 import os
@@ -16,8 +17,8 @@ events = collections.Counter()
 mon.register_event_listener(lambda name, **kw: events.update([name]))
 mon.register_event_duration_secs_listener(lambda name, d, **kw: events.update([name]))
 import permjax
-v = permjax.mi_finite(20, permjax.LMG(3.0, 0.5, 1.68, 1.0), method="cgls")
-print(json.dumps({"value": float(v), "requests": events["/jax/compilation_cache/compile_requests_use_cache"],
+v = [float(permjax.mi_finite(20, permjax.LMG(3.0, 0.5, 1.68, 1.0), method=m)) for m in ("cgls", "gmres")]
+print(json.dumps({"value": v, "requests": events["/jax/compilation_cache/compile_requests_use_cache"],
                   "hits": events["/jax/compilation_cache/cache_hits"]}))
 """
 
@@ -32,6 +33,8 @@ def test_a_second_process_compiles_nothing(tmp_path):
         return json.loads(out.stdout.strip().splitlines()[-1])
 
     first, second = run(), run()
-    assert first["hits"] == 0 and first["requests"] >= 3
+    # (one program the two solvers share may already hit in the first process)
+    assert first["requests"] >= 4 and first["hits"] <= 1
+    assert abs(first["value"][0] - first["value"][1]) < 1e-9  # the two solvers agree
     assert second["requests"] == first["requests"] and second["hits"] == second["requests"]
     assert second["value"] == first["value"]

@@ -176,7 +176,7 @@ def _factor_group(D, lower, upper, dtype=jnp.complex128) -> GroupFactor:
     def step(Sinv_prev, inp):
         d, lo, up_prev = inp
         S = _tri_left(d, jnp.broadcast_to(eye, d[1].shape + (nb,))) - _tri_left(lo, _tri_right(Sinv_prev, up_prev))
-        Sinv = linalg.inv(S)  # on CPU via numpy's LAPACK (see permjax.linalg)
+        Sinv = linalg.inv(S)
         return Sinv, Sinv.astype(dtype)
 
     up_prev = tuple(jnp.concatenate([jnp.zeros_like(u[:1]), u[:-1]], 0) for u in upper)
