@@ -6,7 +6,9 @@ this checkout and a baseline version of permjax in the same run.
 
 The baseline is checked out with ``git worktree`` (default ``f228fab``: the version before lazy
 imports, the jitted entropies and the sparse LU for small N). Each case runs ``R`` times per cache
-state; the table shows the median wall seconds and the ratio baseline / this checkout.
+state; the table shows the median wall seconds and the ratio baseline / this checkout. The
+QuTiP piqs pipeline at N = 60 (Liouvillian, SuperLU, I_M/N; a fresh process) is the reference for
+``permjax finite --N 60``.
 """
 
 from __future__ import annotations
@@ -27,9 +29,17 @@ CASES = {
     "import permjax": [sys.executable, "-c", "import permjax"],
     "permjax finite --N 6": [sys.executable, "-m", "permjax", "finite", "--N", "6"],
     "permjax finite --N 20": [sys.executable, "-m", "permjax", "finite", "--N", "20"],
+    "permjax finite --N 60": [sys.executable, "-m", "permjax", "finite", "--N", "60"],
     "permjax thermo": [sys.executable, "-m", "permjax", "thermo"],
     "permjax spectrum --N 10 --k 4": [sys.executable, "-m", "permjax", "spectrum", "--N", "10", "--k", "4"],
 }
+
+
+#: the reference for ``permjax finite --N 60``: QuTiP piqs' Liouvillian, SuperLU, I_M/N, in a fresh
+#: process (it keeps no compiled programs: one number for both cache states)
+PIQS_N = 60
+PIQS = [sys.executable, "-c", "import sys; sys.path.insert(0, 'tests'); import piqs_reference as pr; "
+        f"print(pr.piqs_mi_per_N({PIQS_N}, 3.0, 0.5, 1.68, 1.0))"]
 
 
 def wall(cmd, root: str, cache: str) -> tuple[float, str]:
@@ -66,6 +76,8 @@ def main():
     with common.checkout(args.baseline) as base:
         baseline = measure(base, args.repeats)
         now = measure(common.ROOT, args.repeats)
+    piqs = [wall(PIQS, common.ROOT, tempfile.gettempdir())[0] for _ in range(args.repeats)]
+    piqs_s = statistics.median(piqs)
     rows = []
     for name in CASES:
         b, n = baseline[name], now[name]
@@ -76,7 +88,11 @@ def main():
                ("×", "cold_ratio", ".2f"), ("baseline cached (s)", "baseline_warm_cache_s", ".2f"),
                ("cached (s)", "warm_cache_s", ".2f"), ("× cached", "warm_cache_ratio", ".2f")]
     common.report("startup", rows, columns, {"baseline": args.baseline, "repeats": args.repeats, "rows": rows,
-                                               "baseline_runs": baseline, "runs": now})
+                                               "baseline_runs": baseline, "runs": now,
+                                               "piqs": {"N": PIQS_N, "wall_s": piqs_s, "all": piqs}})
+    n = now[f"permjax finite --N {PIQS_N}"]
+    print(f"piqs pipeline, N = {PIQS_N}, fresh process: {piqs_s:.2f} s; over permjax finite --N {PIQS_N}: "
+          f"{piqs_s / n['cold_s']:.2f}× (empty cache), {piqs_s / n['warm_cache_s']:.2f}× (filled cache)")
 
 
 if __name__ == "__main__":

@@ -175,6 +175,14 @@ def startup(path: pathlib.Path = RESULTS / "startup.json") -> str:
     out = _table(["case", "baseline, empty cache (s)", "empty cache (s)", "gain", "baseline, filled cache (s)",
                   "filled cache (s)", "gain"], rows)
     machine = data.get("machine") or {}
+    piqs = data.get("piqs")
+    if piqs:
+        fin = next((r for r in data["rows"] if r["case"] == f"permjax finite --N {piqs['N']}"), None)
+        if fin:
+            out += (f"\n\nReference: the QuTiP piqs pipeline at N = {piqs['N']} (Liouvillian, SuperLU, I_M/N) in a "
+                    f"fresh process took {piqs['wall_s']:.2f} s: {piqs['wall_s'] / fin['cold_s']:.2f}× the time of "
+                    f"`permjax finite --N {piqs['N']}` with an empty cache, {piqs['wall_s'] / fin['warm_cache_s']:.2f}× "
+                    "with a filled one.")
     return out + (f"\n\nFrom `benchmarks/results/startup.json` ({_machine(machine)}, baseline `{data['baseline']}`, "
                   f"{data.get('repeats', 1)} run(s) per cell, wall seconds of the whole process).")
 
