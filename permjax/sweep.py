@@ -38,6 +38,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from . import interrupt, validate
+from .host import reported_by_caller
 from .models.families import Family
 from .models.parameters import as_point, broadcast_to, check_names, parameter_names, parameters, stack, with_parameters
 from .models.pimodel import PIModel
@@ -466,7 +467,8 @@ class FinitePoint:
     def __call__(self, model) -> dict:
         from .solvers import steady_state
 
-        return self.output(steady_state(self.N, model, **self.kwargs()))
+        with reported_by_caller():  # the sweep warns on diagnostics.converged
+            return self.output(steady_state(self.N, model, **self.kwargs()))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -477,7 +479,8 @@ class FiniteWarmStep(FinitePoint):
     def __call__(self, model, rho) -> tuple[dict, jax.Array]:
         from .solvers import steady_state
 
-        state = steady_state(self.N, model, x0=rho, **self.kwargs())
+        with reported_by_caller():
+            state = steady_state(self.N, model, x0=rho, **self.kwargs())
         return self.output(state), jax.lax.stop_gradient(state.blocks).astype(rho.dtype)
 
 

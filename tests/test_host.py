@@ -48,3 +48,18 @@ def test_pure_callback_fallback_gives_the_same_numbers(monkeypatch):
     x = rng.normal(size=(3, 4))
     out = jax.vmap(lambda v: host.host_check(v, lambda a: None, v[0]))(x)
     np.testing.assert_array_equal(out, x)
+
+
+def test_host_check_is_left_out_where_the_caller_reports():
+    from permjax import host
+
+    seen = []
+    x = jnp.arange(3.0)
+    check = lambda: (lambda v: host.host_check(v, lambda a: seen.append(a), v[0]))  # a new function: a new trace
+    assert "host_call" in str(jax.make_jaxpr(check())(x))
+    with host.reported_by_caller():
+        jaxpr = str(jax.make_jaxpr(check())(x))
+        np.testing.assert_array_equal(jax.jit(check())(x), x)
+    assert "host_call" not in jaxpr and seen == []
+    np.testing.assert_array_equal(jax.jit(check())(x), x)
+    assert len(seen) == 1  # outside the context the check runs again

@@ -365,3 +365,20 @@ def test_two_processes_with_jax_distributed_match_one_process():
         assert rec["processes"] == 2 and rec["n_devices"] == [4, 4]
         np.testing.assert_allclose(rec["analytic"], ref_a, rtol=1e-14)
         np.testing.assert_allclose(rec["finite"], ref_b, rtol=0, atol=1e-10)
+
+
+def test_a_finite_sweep_warns_at_the_boundary_and_keeps_no_host_callback():
+    """Finite-N points of a sweep return their convergence flags, and the sweep names the points
+    that did not converge; their traced checks add no host callback (the persistent cache keeps
+    the program)."""
+    from permjax.solvers import GMRES
+    from permjax.sweep import FinitePoint, _sharded_batch_fn
+
+    axes = {"J": 3.0, "h": 0.5, "Gamma": [1.3, 1.68]}
+    with pytest.warns(RuntimeWarning, match=r"2 of 2 points did not converge.*Gamma=1.3.*residual="):
+        res = permjax.sweep_finite(6, axes, method=GMRES(maxiter=1), progress=False)
+    assert not np.any(res.outputs["diagnostics"]["converged"])
+    assert np.all(res.outputs["diagnostics"]["residual"] > 1e-12)
+    point = FinitePoint(6, (("method", GMRES(maxiter=1)),))
+    batched, _ = _sharded_batch_fn(point, tuple(jax.devices()))
+    assert "callback" not in batched.lower(jax.tree.map(jnp.asarray, permjax.grid(**axes))).as_text()
