@@ -136,11 +136,10 @@ _DEFERRED = [0]  # depth of ``reported_by_caller`` contexts
 
 @contextlib.contextmanager
 def reported_by_caller():
-    """Trace with ``host_check`` left out: for code whose caller returns the flags and reports
-    them itself once they are concrete (``sweep``'s finite-N points warn on
-    ``diagnostics.converged``), so the program keeps no host callback and JAX's persistent cache
-    stores it. Read while tracing: a function that ``jit`` traced inside the context keeps no
-    check when called again outside it."""
+    """Within it, a result's final report (``steady_state``'s "warn" on traced values) is left to
+    the caller, which returns the flags and reports them once they are concrete (``sweep``'s
+    finite-N points: ``diagnostics.converged``); the program then keeps no host callback and
+    JAX's persistent cache stores it. Checks inside jitted cores (adjoint solves) are kept."""
     _DEFERRED[0] += 1
     try:
         yield
@@ -148,9 +147,13 @@ def reported_by_caller():
         _DEFERRED[0] -= 1
 
 
+def reports_deferred() -> bool:
+    """Whether the caller reports (``reported_by_caller``)."""
+    return _DEFERRED[0] > 0
+
+
 def host_check(x, fn: Callable, *args):
-    """``x`` unchanged, after ``fn(*numpy_args)`` has run on the host (e.g. to warn); inside
-    ``reported_by_caller``, ``x`` unchanged and nothing added.
+    """``x`` unchanged, after ``fn(*numpy_args)`` has run on the host (e.g. to warn).
 
     The call is tied to ``x`` by a data dependency (each inexact leaf gets ``+ 0`` from it),
     so it is not removed as dead code, and no effect is declared (``jax.debug.callback``'s
@@ -158,8 +161,6 @@ def host_check(x, fn: Callable, *args):
     differentiation. Under ``vmap`` ``fn`` is called once with the batch axes in front; the
     first argument's shape must be a prefix of every inexact leaf's shape.
     """
-    if _DEFERRED[0]:
-        return x
     args = jax.lax.stop_gradient(tuple(jnp.asarray(a) for a in args))
 
     def run(*a):

@@ -23,7 +23,7 @@ from .. import validate
 from ..dicke.layout import DickeLayout
 from ..dicke.liouvillian import block_trace, check_qubit_model, dicke_liouvillian, layout_grids, stencil_arrays, trace_weight
 from ..dicke.state import DickeState, Diagnostics, block_diagnostics, mutual_information
-from ..host import host_check
+from ..host import host_check, reports_deferred
 from ..models.families import validate_N
 from ..models.pimodel import PIModel, as_model, is_concrete
 from ..resources import InsufficientMemoryError, check_memory
@@ -147,6 +147,8 @@ def _check(x, diag: Diagnostics, on_failure: str, msg: str):
             if on_failure == "raise":
                 raise ConvergenceError(full)
             warnings.warn(full, RuntimeWarning, stacklevel=3)
+        return x, diag
+    if on_failure == "warn" and reports_deferred():  # the caller reports the returned flags
         return x, diag
     x, diag = _flag_traced((x, diag), diag.converged, diag.residual, diag.iterations, on_failure, msg)
     return x, diag
