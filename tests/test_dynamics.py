@@ -294,3 +294,25 @@ def test_evolve_lmg_family_and_its_pimodel_agree():
     b = evolve(N, LMG(**PAPER).to_model(), "down", ts)
     assert np.max(np.abs(np.asarray(a.m) - np.asarray(b.m))) < 1e-10
     assert np.max(np.abs(np.asarray(a.mi) - np.asarray(b.mi))) < 1e-10
+
+
+def test_evolve_and_correlation_programs_keep_no_host_callback():
+    """The times are checked on the host, so diffrax's run-time checks of them are traced as
+    static ones: the compiled programs carry no host callback and JAX's persistent cache keeps
+    them (a second process skips their compilation)."""
+    from permjax.timedomain import correlations
+    from permjax.timedomain.evolve import _evolve, dicke_model
+
+    N, model = 4, dicke_model(LMG(**PAPER))
+    ts = jnp.linspace(0.0, 1.0, 3)
+    x0 = jnp.asarray(initial_blocks(N, "down"))
+    text = _evolve.lower(model, x0, ts, N=N, method="tsit5", rtol=1e-9, atol=1e-11, max_steps=1000, with_mi=True,
+                         with_states=False).as_text()
+    assert "callback" not in text
+    a = tuple(complex(v) for v in np.array([[0, 1], [1, 0]], complex).ravel())
+    text = correlations._correlate.lower(model, x0, ts, a, N=N, method="tsit5", rtol=1e-9, atol=1e-11,
+                                         max_steps=1000).as_text()
+    assert "callback" not in text
+    # the checks still hold on the host
+    with pytest.raises(ValueError):
+        permjax.correlation(N, LMG(**PAPER), "Jx", "Jx", [0.0, 1.0, 0.5])

@@ -36,6 +36,7 @@ from ..models.qubit import collective_components
 from .evolve import _check_times, dicke_model, propagate, _to_complex
 from ..dicke.layout import DickeLayout
 from ..dicke.liouvillian import block_trace
+from ..host import static_checks_only
 
 #: collective operators by name: the single-unit matrix a with A_tot = Σ_i a^(i)
 NAMED_OPERATORS = {"J+": ops.sigma_plus, "J-": ops.sigma_minus, "Jx": ops.sigma_x / 2, "Jy": ops.sigma_y / 2,
@@ -133,8 +134,9 @@ def correlation(N, model, A, B, taus, *, steady=None, rtol: float = 1e-9, atol: 
 def _correlate(model, X0, taus, a, *, N, method, rtol, atol, max_steps):
     lay = DickeLayout(N)
     a = np.array(a, complex).reshape(2, 2)  # static: the operator's structure is known at trace time
-    ys, stats = propagate(model, X0, taus, lambda y: collective_expectation(a, _to_complex(y), lay), N=N,
-                          method=method, rtol=rtol, atol=atol, max_steps=max_steps)
+    with static_checks_only():  # taus checked on the host (``_check_times``)
+        ys, stats = propagate(model, X0, taus, lambda y: collective_expectation(a, _to_complex(y), lay), N=N,
+                              method=method, rtol=rtol, atol=atol, max_steps=max_steps)
     return ys, stats["successful"]
 
 

@@ -32,6 +32,7 @@ from ..dicke.initial import NAMED, dicke_state_blocks, product_state_blocks
 from ..dicke.layout import DickeLayout
 from ..dicke.liouvillian import liouvillian
 from ..dicke.state import DickeState, magnetization, mutual_information
+from ..host import static_checks_only
 
 SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
 
@@ -153,7 +154,9 @@ def _make_solver(method):
 def propagate(model, x0, ts, save_fn, *, N: int, method="tsit5", rtol=1e-9, atol=1e-11,
               max_steps=10**6, adjoint=None, t0=None):
     """Integrate dX/dt = L X from X(t0) = x0 (any block operator, not only a state) and return
-    ``(save_fn(X(t)) for t in ts, stats)``. Pure and traceable: jit/vmap/grad friendly."""
+    ``(save_fn(X(t)) for t in ts, stats)``. Pure and traceable: jit/vmap/grad friendly. diffrax
+    checks ``ts`` at run time (a host callback); callers that checked them on the host
+    (``_check_times``) trace this inside ``host.static_checks_only`` and keep the program cacheable."""
     layout = DickeLayout(N)
     model = dicke_model(model)
     ts = jnp.asarray(ts, dtype=jnp.float64)
@@ -180,7 +183,8 @@ def propagate(model, x0, ts, save_fn, *, N: int, method="tsit5", rtol=1e-9, atol
 @functools.partial(jax.jit, static_argnames=("N", "method", "rtol", "atol", "max_steps", "with_mi", "with_states"))
 def _evolve(model, x0, ts, *, N, method, rtol, atol, max_steps, with_mi, with_states):
     fn = functools.partial(_observables, N=N, with_mi=with_mi, with_states=with_states)
-    ys, stats = propagate(model, x0, ts, fn, N=N, method=method, rtol=rtol, atol=atol, max_steps=max_steps)
+    with static_checks_only():  # ts checked on the host (``_check_times``): the program keeps no callback
+        ys, stats = propagate(model, x0, ts, fn, N=N, method=method, rtol=rtol, atol=atol, max_steps=max_steps)
     return ys, stats
 
 
