@@ -125,12 +125,12 @@ def _lmg(seed):
                gamma=float(rng.uniform(0.3, 1.5)))
 
 
-@pytest.mark.parametrize("N,seed", [(4, 0), (6, 2)])
-def test_evolve_matches_full_space_integration(N, seed):
+@pytest.mark.parametrize("N,seed,method", [(4, 0, "tsit5"), (6, 2, "tsit5"), (4, 0, "expm"), (6, 2, "expm")])
+def test_evolve_matches_full_space_integration(N, seed, method):
     model = _lmg(seed)
     r = _random_qubit_state(np.random.default_rng(seed + 10))
-    ts = np.linspace(0.0, 1.5, 4)
-    res = evolve(N, model, r, ts, rtol=1e-12, atol=1e-14)
+    ts = np.linspace(0.0, 1.5, 4) if method == "tsit5" else np.array([0.0, 0.4, 0.5, 1.5])  # expm: uneven steps too
+    res = evolve(N, model, r, ts, method=method, rtol=1e-12, atol=1e-14)
     full = ref.integrate(model.to_model(), N, _kron_power(r, N), ts)
     m_ref = np.array([ref.magnetization(x, N) for x in full])
     mi_ref = np.array([ref.mi_per_N(x, N) for x in full])
@@ -147,12 +147,13 @@ def test_evolve_matches_full_space_integration(N, seed):
         assert np.max(np.abs(np.asarray(res.populations)[:, j] - pJ)) < 1e-9
 
 
-def test_evolve_from_up_down_and_dicke_states():
+@pytest.mark.parametrize("method", ["tsit5", "expm"])
+def test_evolve_from_up_down_and_dicke_states(method):
     N, model = 4, LMG(**PAPER)
     ts = np.array([0.0, 0.7, 1.5])
     pm = model.to_model()
     for rho0, full0 in (("up", _kron_power(np.diag([1.0, 0.0]), N)), ("down", _kron_power(np.diag([0.0, 1.0]), N))):
-        res = evolve(N, model, rho0, ts, rtol=1e-12, atol=1e-14)
+        res = evolve(N, model, rho0, ts, method=method, rtol=1e-12, atol=1e-14)
         full = ref.integrate(pm, N, full0, ts)
         assert np.max(np.abs(np.asarray(res.m) - [ref.magnetization(x, N) for x in full])) < 1e-8
         assert np.max(np.abs(np.asarray(res.mi) - [ref.mi_per_N(x, N) for x in full])) < 1e-8
@@ -160,7 +161,7 @@ def test_evolve_from_up_down_and_dicke_states():
     w = np.zeros(2**N, complex)
     w[[1 << i for i in range(N)]] = 1 / np.sqrt(N)
     full0 = np.outer(w, w.conj())
-    res = evolve(N, model, ("dicke", N / 2, N / 2 - 1), ts, rtol=1e-12, atol=1e-14)
+    res = evolve(N, model, ("dicke", N / 2, N / 2 - 1), ts, method=method, rtol=1e-12, atol=1e-14)
     full = ref.integrate(pm, N, full0, ts)
     assert np.max(np.abs(np.asarray(res.m) - [ref.magnetization(x, N) for x in full])) < 1e-8
     assert np.max(np.abs(np.asarray(res.mi) - [ref.mi_per_N(x, N) for x in full])) < 1e-8
@@ -216,7 +217,7 @@ def test_evolve_vmaps_over_models():
     x0 = jnp.asarray(initial_blocks(N, "down"))
 
     def mz(h):
-        return evolve(N, LMG(J=3.0, h=h, Gamma=1.68, gamma=1.0), x0, ts, mi=False).m[-1]
+        return evolve(N, LMG(J=3.0, h=h, Gamma=1.68, gamma=1.0), x0, ts, method="tsit5", mi=False).m[-1]
 
     batched = jax.vmap(mz)(hs)
     for i, h in enumerate(hs):
@@ -231,7 +232,10 @@ def test_evolve_rejects_bad_input():
     with pytest.raises(ValueError):
         evolve(4, LMG(**PAPER), "up", [0.0, np.nan])
     with pytest.raises(RuntimeError):
-        evolve(4, LMG(**PAPER), "up", [0.0, 100.0], max_steps=5)
+        evolve(4, LMG(**PAPER), "up", [0.0, 100.0], method="tsit5", max_steps=5)
+    with pytest.raises(ValueError, match="concrete"):  # the host path under vmap
+        jax.vmap(lambda h: evolve(4, LMG(J=3.0, h=h, Gamma=1.68, gamma=1.0), "up", [0.0, 1.0], method="expm").m)(
+            jnp.array([0.1, 0.2]))
 
 
 def test_cli_evolve_and_spectrum(tmp_path):
@@ -249,6 +253,16 @@ def test_cli_evolve_and_spectrum(tmp_path):
     np.testing.assert_allclose(table[:, 1:4], [ref.magnetization(x, 4) for x in full], atol=1e-8)
     np.testing.assert_allclose(table[:, 4], [ref.mi_per_N(x, 4) for x in full], atol=1e-8)
     assert png.stat().st_size > 0
+    # the default (auto: expm at this N) and diffrax agree
+    out2 = tmp_path / "ev2.csv"
+    assert main(["evolve", "--N", "4", "--t", "1", "--points", "3", "--state", "bloch:0.6,0,-0.8", "--method", "tsit5",
+                 "--rtol", "1e-12", "--atol", "1e-14", "--out", str(out2), "--quiet"]) == 0
+    np.testing.assert_allclose(np.loadtxt(out2, delimiter=",", skiprows=1), table, atol=1e-9)
+    for method in ("auto", "tsit5"):
+        rec_path = tmp_path / f"ev-{method}.json"
+        assert main(["evolve", "--N", "4", "--t", "1", "--points", "3", "--method", method, "--out", str(rec_path),
+                     "--quiet"]) == 0
+        assert json.loads(rec_path.read_text())["method"] == {"auto": "expm", "tsit5": "tsit5"}[method]
     js = tmp_path / "sp.json"
     assert main(["spectrum", "--N", "4", "--k", "3", "--out", str(js), "--quiet"]) == 0
     rec = json.loads(js.read_text())
@@ -276,12 +290,12 @@ GENERAL = pytest.mark.skipif(not general_models_supported(), reason="the Dicke-b
 
 
 @GENERAL
-@pytest.mark.parametrize("N,seed", [(4, 11)])
-def test_evolve_general_model_matches_full_space_integration(N, seed):
+@pytest.mark.parametrize("N,seed,method", [(4, 11, "tsit5"), (4, 11, "expm")])
+def test_evolve_general_model_matches_full_space_integration(N, seed, method):
     model = ref.random_qubit_model(seed)
     r = _random_qubit_state(np.random.default_rng(seed))
     ts = np.linspace(0.0, 1.5, 4)
-    res = evolve(N, model, r, ts, rtol=1e-12, atol=1e-14)
+    res = evolve(N, model, r, ts, method=method, rtol=1e-12, atol=1e-14)
     full = ref.integrate(model, N, _kron_power(r, N), ts)
     assert np.max(np.abs(np.asarray(res.m) - [ref.magnetization(x, N) for x in full])) < 1e-8
     assert np.max(np.abs(np.asarray(res.mi) - [ref.mi_per_N(x, N) for x in full])) < 1e-8
@@ -316,3 +330,25 @@ def test_evolve_and_correlation_programs_keep_no_host_callback():
     # the checks still hold on the host
     with pytest.raises(ValueError):
         permjax.correlation(N, LMG(**PAPER), "Jx", "Jx", [0.0, 1.0, 0.5])
+
+
+def test_auto_evolves_on_the_host_for_small_concrete_problems_and_with_diffrax_otherwise():
+    """``method="auto"``: ``expm`` for concrete inputs up to N = EXPM_MAX_N (nothing compiled, no
+    integrator steps), diffrax under jit/vmap/grad and above; the two agree."""
+    from permjax.timedomain.evolve import EXPM_MAX_N, evolve_method, evolve_segments
+
+    assert evolve_method(6, True) == "expm" and evolve_method(EXPM_MAX_N + 1, True) == "tsit5"
+    assert evolve_method(6, False) == "tsit5" and evolve_method(6, True, "dopri8") == "dopri8"
+    with pytest.raises(ValueError, match="unknown method"):
+        evolve_method(6, True, "euler")
+    N, ts = 6, np.linspace(0.0, 4.0, 9)
+    auto = evolve(N, LMG(**PAPER), "down", ts)
+    assert int(auto.num_steps) == ts.size - 1  # the host path: one propagation per interval
+    tsit = evolve(N, LMG(**PAPER), "down", ts, method="tsit5", rtol=1e-12, atol=1e-14)
+    assert int(tsit.num_steps) > ts.size
+    for field in ("m", "mi", "populations", "final"):
+        assert np.max(np.abs(np.asarray(getattr(auto, field)) - np.asarray(getattr(tsit, field)))) < 1e-9
+    seg = evolve_segments(N, LMG(**PAPER), "down", ts, progress=False)
+    assert np.max(np.abs(np.asarray(seg.m) - np.asarray(auto.m))) < 1e-13
+    traced = jax.jit(lambda G: evolve(N, LMG(J=3.0, h=0.5, Gamma=G, gamma=1.0), "down", ts).num_steps)(1.68)
+    assert int(traced) == int(evolve(N, LMG(**PAPER), "down", ts, method="tsit5").num_steps)

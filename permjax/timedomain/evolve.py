@@ -1,7 +1,13 @@
-"""Finite-N time evolution dρ/dt = L ρ in the Dicke basis (docs/theory.md §4), with diffrax.
+"""Finite-N time evolution dρ/dt = L ρ in the Dicke basis (docs/theory.md §4), with diffrax, or
+for small N as the exact action of e^{LΔt} on the host.
 
 The state is the padded block grid ρ[j, a, a′] (``DickeLayout``) and L the matrix-free
-Dicke-basis Liouvillian (Eqs. 23–26, ``liouvillian``). diffrax integrates the real pair
+Dicke-basis Liouvillian (Eqs. 23–26, ``liouvillian``). ``method="expm"``: L assembled as a sparse
+matrix on the valid entries (``solvers.direct.liouvillian_matrix``, the same stencil terms) and
+ρ(t_k) = e^{L(t_k − t_{k−1})} ρ(t_{k−1}) by scipy's ``expm_multiply`` (Al-Mohy & Higham 2011:
+truncated Taylor series with scaling, accurate to double precision; no step-size control, nothing
+to compile); only the observables are a jitted program. ``method="auto"`` takes it for concrete
+coefficients up to N = ``EXPM_MAX_N`` (``evolve_method``). Otherwise diffrax integrates the real pair
 (Re ρ, Im ρ) — L is complex-linear, so this is exact — with an adaptive explicit Runge–Kutta
 method (Tsit5 by default; Dopri5/Dopri8 on request). Stiffness: the fastest rates of L grow ∝ N
 (e.g. γ(N − M − M′)/2 from the local pumping, 𝒥(M′² − M²)/N from the Hamiltonian), so an explicit
@@ -28,6 +34,7 @@ import numpy as np
 
 from ..models.families import validate_N
 from ..models import as_model
+from ..models.pimodel import is_concrete
 from ..dicke.initial import NAMED, dicke_state_blocks, product_state_blocks
 from ..dicke.layout import DickeLayout
 from ..dicke.liouvillian import liouvillian
@@ -35,6 +42,11 @@ from ..dicke.state import DickeState, magnetization, mutual_information
 from ..host import static_checks_only
 
 SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.Dopri8}
+#: methods by name: the diffrax solvers, ``"expm"`` (host) and ``"auto"`` (``evolve_method``)
+METHODS = ("auto", "expm", *SOLVERS)
+#: largest N at which ``method="auto"`` evolves by ``expm_multiply`` on the host rather than diffrax
+#: (benchmarks/small.py, benchmarks/results/small.json)
+EXPM_MAX_N = 24
 
 
 def dicke_model(model):
@@ -108,8 +120,9 @@ class EvolveResult(eqx.Module):
         trace: Σ_J Tr ρ_J, shape (T,) (1 up to the integration error).
         states: the blocks ρ[j, a, a′] at every saved time, shape (T, n_J, N+1, N+1), or ``None``.
         final: the blocks at the last time (always kept).
-        num_steps: accepted + rejected steps of the integrator; ``successful``: whether it reached
-            the last time within ``max_steps``.
+        num_steps: accepted + rejected steps of the integrator (``"expm"``: the intervals between
+            saved times); ``successful``: whether it reached the last time within ``max_steps``
+            (``"expm"``: whether the states are finite).
     """
 
     ts: jax.Array
@@ -147,8 +160,57 @@ def _make_solver(method):
     if isinstance(method, diffrax.AbstractSolver):
         return method
     if method not in SOLVERS:
-        raise ValueError(f"unknown method {method!r}; available: {sorted(SOLVERS)} or a diffrax solver instance")
+        raise ValueError(f"unknown method {method!r}; available: {sorted(METHODS)} or a diffrax solver instance")
     return SOLVERS[method]()
+
+
+def evolve_method(N: int, concrete: bool, method="auto"):
+    """The one rule for ``method="auto"``: ``"expm"`` (the host, nothing to compile) up to
+    N = ``EXPM_MAX_N`` when the model and the initial state are concrete (not under jit, vmap or
+    grad), else ``"tsit5"``. Any other method is validated and returned."""
+    if isinstance(method, str) and method == "auto":
+        return "expm" if concrete and N <= EXPM_MAX_N else "tsit5"
+    if isinstance(method, str) and method == "expm":
+        if not concrete:
+            raise ValueError("evolve(method='expm') runs on the host and needs concrete coefficients and initial "
+                             "state; under jit, vmap or grad use a diffrax method (e.g. 'tsit5')")
+        return method
+    _make_solver(method)
+    return method
+
+
+@functools.partial(jax.jit, static_argnames=("N", "with_mi", "with_states"))
+def _observables_at(blocks, *, N, with_mi, with_states):
+    """``_observables`` of each of a stack of states (T, n_J, N+1, N+1)."""
+    return jax.vmap(lambda b: _observables(_to_real(b), N, with_mi, with_states))(blocks)
+
+
+def _expm_states(model, x0, ts, N: int) -> np.ndarray:
+    """ρ(t) at ``ts`` from ρ(ts[0]) = x0 by ``expm_multiply`` of the assembled L (module docstring):
+    one call over an evenly spaced grid, else one per interval. Shape (T, n_J, N+1, N+1)."""
+    import scipy.sparse.linalg as spla
+
+    from ..dicke.liouvillian import dicke_liouvillian
+    from ..solvers.direct import liouvillian_matrix
+
+    layout = DickeLayout(N)
+    L = dicke_liouvillian(model, layout)
+    A = liouvillian_matrix(np.asarray(L.weights), np.asarray(L.u), np.asarray(L.v), L.groups, layout).tocsc()
+    valid = layout.block_mask
+    x = np.asarray(x0, np.complex128)[valid]
+    steps = np.diff(ts)
+    if steps.size == 0:
+        xs = x[None]
+    elif np.allclose(steps, steps[0], rtol=1e-12, atol=0.0):
+        xs = spla.expm_multiply(A, x, start=0.0, stop=ts[-1] - ts[0], num=ts.size, endpoint=True)
+    else:
+        xs = [x]
+        for dt in steps:
+            xs.append(spla.expm_multiply(A * dt, xs[-1]))
+        xs = np.stack(xs)
+    out = np.zeros((ts.size,) + valid.shape, np.complex128)
+    out[:, valid] = xs
+    return out
 
 
 def propagate(model, x0, ts, save_fn, *, N: int, method="tsit5", rtol=1e-9, atol=1e-11,
@@ -199,7 +261,7 @@ def _check_times(ts) -> np.ndarray:
     return ts_np
 
 
-def evolve(N, model, rho0, ts, *, method="tsit5", rtol: float = 1e-9, atol: float = 1e-11,
+def evolve(N, model, rho0, ts, *, method="auto", rtol: float = 1e-9, atol: float = 1e-11,
            max_steps: int = 10**6, mi: bool = True, save_states: bool = False,
            on_failure: str = "raise") -> EvolveResult:
     """Evolve ρ(t) = e^{L t} ρ0 of N qubits under the model's master equation (Eq. 1; docs/theory.md §4).
@@ -212,8 +274,11 @@ def evolve(N, model, rho0, ts, *, method="tsit5", rtol: float = 1e-9, atol: floa
             state r (r^{⊗N}), ``("dicke", J, M)``, a ``DickeState``, a QuTiP Dicke-basis Qobj
             or the blocks.
         ts: increasing saved times; the integration starts at ts[0] (ρ(ts[0]) = ρ0).
-        method: ``"tsit5"`` (default), ``"dopri5"``, ``"dopri8"`` or a diffrax solver instance.
-        rtol, atol: tolerances of diffrax's PID step-size controller (on Re ρ, Im ρ).
+        method: ``"auto"`` (default: ``evolve_method``), ``"expm"`` (the exact action of e^{LΔt} on
+            the host: concrete inputs only), ``"tsit5"``, ``"dopri5"``, ``"dopri8"`` or a diffrax
+            solver instance.
+        rtol, atol: tolerances of diffrax's PID step-size controller (on Re ρ, Im ρ); ``"expm"``
+            works to double precision and ignores them.
         mi: whether to compute I_M/N at each saved time (costs the eigenvalues of every block).
         save_states: also return every saved state (memory: T × (N/2+1)(N+1)² complex numbers).
         on_failure: ``"raise"`` (``RuntimeError``) or ``"warn"`` when the integrator stopped early
@@ -226,9 +291,20 @@ def evolve(N, model, rho0, ts, *, method="tsit5", rtol: float = 1e-9, atol: floa
     for name, v in (("rtol", rtol), ("atol", atol)):
         if not (isinstance(v, (int, float)) and 0 < v < 1):
             raise ValueError(f"{name} must be a number in (0, 1), got {v!r}")
-    _make_solver(method)  # validates the name
     x0 = initial_blocks(N, rho0)
-    ys, stats = _evolve(dicke_model(model), jnp.asarray(x0), jnp.asarray(ts_np), N=N, method=method,
+    model = dicke_model(model)
+    concrete = all(is_concrete(a) for a in jax.tree.leaves((model, x0)))
+    method = evolve_method(N, concrete, method)
+    if method == "expm":
+        states = _expm_states(model, x0, ts_np, N)
+        ys = _observables_at(jnp.asarray(states), N=N, with_mi=bool(mi), with_states=bool(save_states))
+        ok = bool(np.all(np.isfinite(states)))
+        result = EvolveResult(jnp.asarray(ts_np), ys["m"], ys.get("mi"), ys["populations"], ys["trace"],
+                              ys.get("states"), jnp.asarray(states[-1]), jnp.asarray(max(ts_np.size - 1, 0)),
+                              jnp.asarray(ok), N)
+        _check_success(result.successful, on_failure, f"evolve(N={N}, method='expm'): the state is not finite")
+        return result
+    ys, stats = _evolve(model, jnp.asarray(x0), jnp.asarray(ts_np), N=N, method=method,
                         rtol=float(rtol), atol=float(atol), max_steps=int(max_steps), with_mi=bool(mi),
                         with_states=bool(save_states))
     result = EvolveResult(jnp.asarray(ts_np), ys["m"], ys.get("mi"), ys["populations"], ys["trace"],
@@ -254,12 +330,17 @@ def _check_success(ok, on_failure, msg):
 def evolve_segments(N, model, rho0, ts, *, n_segments: int = 20, progress: bool = True, **kwargs) -> EvolveResult:
     """``evolve`` over consecutive segments of ``ts`` (one compile per segment length), each
     starting from the previous final state, with a progress bar on stderr. Same result as one
-    ``evolve`` call up to the step-size controller's restart at segment boundaries."""
+    ``evolve`` call up to the step-size controller's restart at segment boundaries. Where the
+    method is (or ``"auto"`` resolves to) ``"expm"``: one ``evolve`` call."""
     N = validate_N(N, minimum=2)
     ts_np = _check_times(ts)
     kwargs.pop("save_states", None)
-    chunks = [c for c in np.array_split(np.arange(1, ts_np.size), max(1, min(n_segments, ts_np.size - 1))) if c.size]
     x = initial_blocks(N, rho0)
+    if evolve_method(N, all(is_concrete(a) for a in jax.tree.leaves((dicke_model(model), x))),
+                     kwargs.get("method", "auto")) == "expm":
+        kwargs["method"] = "expm"  # no compile, no stepping: one call
+        return evolve(N, model, x, ts_np, **kwargs)
+    chunks = [c for c in np.array_split(np.arange(1, ts_np.size), max(1, min(n_segments, ts_np.size - 1))) if c.size]
     first = evolve(N, model, x, ts_np[:2], **kwargs) if ts_np.size > 1 else evolve(N, model, x, ts_np, **kwargs)
     keep = [jax.tree_util.tree_map(lambda a: np.asarray(a)[:1], (first.m, first.mi, first.populations, first.trace))]
     steps, t_start = 0, _time.time()
