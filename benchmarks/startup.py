@@ -32,6 +32,7 @@ CASES = {
     "permjax finite --N 60": [sys.executable, "-m", "permjax", "finite", "--N", "60"],
     "permjax thermo": [sys.executable, "-m", "permjax", "thermo"],
     "permjax spectrum --N 10 --k 4": [sys.executable, "-m", "permjax", "spectrum", "--N", "10", "--k", "4"],
+    "permjax evolve --N 20": [sys.executable, "-m", "permjax", "evolve", "--N", "20", "--quiet"],
 }
 
 

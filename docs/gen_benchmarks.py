@@ -203,7 +203,23 @@ def thermo_sweep(path: pathlib.Path = RESULTS / "thermo_sweep.json") -> str:
                   f"{data.get('repeats', 1)}; one point: warm, median of 20).")
 
 
-TABLES = {"thermo_sweep": thermo_sweep, "startup": startup, "symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
+def small(path: pathlib.Path = RESULTS / "small.json") -> str:
+    """``benchmarks/small.py``: the host paths for small problems (sparse LU steady states,
+    ``expm_multiply`` time evolution) against the Krylov solvers and diffrax, fresh processes."""
+    data = _load(path)
+    f = lambda x: "—" if x is None else f"{x:.2f}"
+    ms = lambda x: "—" if x is None else f"{1e3 * x:.0f}"
+    rows = [[r["case"], f"{r['method']} / {r['baseline']}", f"{f(r['empty_first_s'])} / {f(r['baseline_empty_first_s'])}",
+             f"{f(r['filled_first_s'])} / {f(r['baseline_filled_first_s'])}", f"{ms(r['warm_s'])} / {ms(r['baseline_warm_s'])}",
+             _sci(r["max_abs_diff"], 0) if r.get("max_abs_diff") else "0"] for r in data["rows"]]
+    out = _table(["case", "method / baseline", "first call, empty cache (s)", "first call, filled cache (s)",
+                  "warm (ms)", "max \\|Δ\\|"], rows)
+    machine = data.get("machine") or {}
+    return out + (f"\n\nFrom `benchmarks/results/small.json` ({_machine(machine)}; each cell one fresh process; "
+                  "warm: median of 3 calls with other parameters; max |Δ|: between the two methods' values).")
+
+
+TABLES = {"small": small, "thermo_sweep": thermo_sweep, "startup": startup, "symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
           "drift_forms": drift_forms}
 
 

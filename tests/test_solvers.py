@@ -43,12 +43,12 @@ def test_single_precision_factors_keep_the_float64_answer():
 def test_auto_is_the_rule_and_names_map_to_objects():
     lmg0, lmg = permjax.LMG(3.0, 0.0, 1.68, 1.0), permjax.LMG(3.0, 0.5, 1.68, 1.0)
     assert isinstance(Auto().select(10, lmg0), Rates)
-    assert isinstance(Auto().select(10, lmg), Direct) and isinstance(Auto().select(17, lmg), CGLS)
+    assert isinstance(Auto().select(20, lmg), Direct) and isinstance(Auto().select(21, lmg), CGLS)
     assert isinstance(Auto(direct_max_N=0).select(10, lmg), CGLS) and isinstance(Auto().select(60, lmg), GMRES)
     assert isinstance(Auto(direct_max_N=0, gmres_from_N=20).select(20, lmg), GMRES)
     collective = permjax.PIModel(2, hamiltonian=[(1.0, permjax.sigma_x / 2)], collective=[(1.0, permjax.sigma_minus)])
     assert isinstance(Auto().select(10, collective, block="symmetric"), Direct)
-    assert Auto(tol=1e-9, maxiter=50).select(17, lmg) == CGLS(tol=1e-9, maxiter=50)
+    assert Auto(tol=1e-9, maxiter=50).select(21, lmg) == CGLS(tol=1e-9, maxiter=50)
     assert set(SOLVERS) == {"auto", "cgls", "gmres", "jblock", "direct", "rates"}
 
 

@@ -42,11 +42,12 @@ SYMMETRIC_LU_PEAK = 1.6
 #: every J-block (a 3-D stencil of N³/6 unknowns): peak 5.7 GB measured at N = 80 (LMG, XYZ, the
 #: BTC: 4.9–5.7 GB), grown like the fill of a 3-D nested-dissection order, (N³)^(5/3)
 ALL_BLOCKS_PEAK_80 = 5.7e9
-#: largest N at which ``method="auto"`` solves every J-block by this sparse LU: up to here it beats
-#: the Krylov solvers' compile on a first call and matches them warm (LMG on the 2-core CPU, fresh
-#: process, no cache: N = 6, 10, 14: 1.0, 1.4, 1.1 s against CGLS's 1.8, 2.5, 2.5 s; warm 17–27 ms
-#: against 19–51 ms; at N = 20 the LU is slower warm, 0.10–0.50 s against 0.15 s)
-ALL_BLOCKS_MAX_N = 16
+#: largest N at which ``method="auto"`` solves every J-block by this sparse LU: no Krylov loop to
+#: compile, and up to here faster warm too (benchmarks/small.py, results/small.json: LMG, XYZ and the
+#: BTC on the 2-core CPU at N = 20, first call in a fresh process with an empty cache 0.8–1.2 s
+#: against the Krylov solvers' 1.5–2.4 s, warm 36–48 ms against 128–252 ms; from N = 24 the XYZ
+#: model's LU is slower warm than GMRES)
+ALL_BLOCKS_MAX_N = 20
 
 
 def liouvillian_matrix(weights, u, v, groups, layout: DickeLayout) -> sp.csr_matrix:

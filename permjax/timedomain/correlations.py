@@ -33,7 +33,8 @@ import numpy as np
 from ..models.families import validate_N
 from ..models import operators as ops
 from ..models.qubit import collective_components
-from .evolve import _check_times, dicke_model, propagate, _to_complex
+from ..models.pimodel import is_concrete
+from .evolve import _check_times, _expm_states, dicke_model, evolve_method, propagate, _to_complex
 from ..dicke.layout import DickeLayout
 from ..dicke.liouvillian import block_trace
 from ..host import static_checks_only
@@ -98,7 +99,7 @@ class Correlation(eqx.Module):
 def _steady_blocks(N, model, steady):
     from ..solvers import steady_state
 
-    st = steady if steady is not None else steady_state(N, model, method="gmres" if N >= 20 else "cgls")
+    st = steady if steady is not None else steady_state(N, model)
     b = jnp.asarray(st.blocks)
     lay = DickeLayout(N)
     if b.shape == (lay.n_J, lay.n_M):
@@ -107,10 +108,11 @@ def _steady_blocks(N, model, steady):
 
 
 def correlation(N, model, A, B, taus, *, steady=None, rtol: float = 1e-9, atol: float = 1e-11,
-                method="tsit5", max_steps: int = 10**6) -> Correlation:
+                method="auto", max_steps: int = 10**6) -> Correlation:
     """g(τ) = Tr[A_tot e^{Lτ}(B_tot ρ_ss)] at ``taus`` (increasing, from τ = taus[0] ≥ 0 measured
     from 0): the quantum regression theorem (module docstring). ``A``, ``B``: names ("J+", "J-",
-    "Jx", "Jy", "Jz") or single-unit 2×2 matrices. ``steady``: a precomputed ``steady_state``."""
+    "Jx", "Jy", "Jz") or single-unit 2×2 matrices. ``steady``: a precomputed ``steady_state``.
+    ``method``: as ``evolve``'s (``"auto"``: ``evolve_method``; ``"expm"`` on the host, exact)."""
     N = validate_N(N, minimum=2)
     taus = _check_times(taus)
     if taus[0] < 0:
@@ -120,14 +122,28 @@ def correlation(N, model, A, B, taus, *, steady=None, rtol: float = 1e-9, atol: 
     rho = _steady_blocks(N, mdl, steady)
     lay = DickeLayout(N)
     X0 = collective_left(b, rho, lay)
-    g, ok = _correlate(mdl, X0, jnp.asarray(np.concatenate([[0.0], taus]) if taus[0] > 0 else taus),
-                       tuple(complex(x) for x in a.ravel()),
-                       N=N, method=method, rtol=float(rtol), atol=float(atol), max_steps=int(max_steps))
+    ts = np.concatenate([[0.0], taus]) if taus[0] > 0 else taus
+    a_key = tuple(complex(x) for x in a.ravel())
+    if evolve_method(N, all(is_concrete(x) for x in jax.tree.leaves((mdl, X0))), method) == "expm":
+        g = _expectations(jnp.asarray(_expm_states(mdl, X0, ts, N)), a_key, N=N)
+        ok = jnp.asarray(bool(np.all(np.isfinite(np.asarray(g)))))
+    else:
+        g, ok = _correlate(mdl, X0, jnp.asarray(ts), a_key, N=N, method=method, rtol=float(rtol), atol=float(atol),
+                           max_steps=int(max_steps))
     g = g[1:] if taus[0] > 0 else g
     g_inf = collective_expectation(a, rho, lay) * collective_expectation(b, rho, lay)
     if not bool(ok):
-        raise RuntimeError(f"correlation(N={N}): the integration stopped before τ = {taus[-1]}")
+        raise RuntimeError(f"correlation(N={N}): the propagation did not reach τ = {taus[-1]} (out of steps, or "
+                           "not finite)")
     return Correlation(jnp.asarray(taus), g, g_inf, ok)
+
+
+@functools.partial(jax.jit, static_argnames=("a", "N"))
+def _expectations(Xs, a, *, N):
+    """Tr[A_tot X] for each of a stack of block operators X (T, n_J, N+1, N+1)."""
+    lay = DickeLayout(N)
+    a = np.array(a, complex).reshape(2, 2)
+    return jax.vmap(lambda X: collective_expectation(a, X, lay))(Xs)
 
 
 @functools.partial(jax.jit, static_argnames=("a", "N", "method", "rtol", "atol", "max_steps"))

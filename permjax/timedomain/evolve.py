@@ -46,7 +46,7 @@ SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.D
 METHODS = ("auto", "expm", *SOLVERS)
 #: largest N at which ``method="auto"`` evolves by ``expm_multiply`` on the host rather than diffrax
 #: (benchmarks/small.py, benchmarks/results/small.json)
-EXPM_MAX_N = 24
+EXPM_MAX_N = 28
 
 
 def dicke_model(model):

@@ -18,7 +18,7 @@ state) added. Each application of (A − σ)⁻¹ is a solve by the steady-state
 (``permjax.solvers``; by default ``GMRES`` with ``QConserving``, the exact inverse of the shifted
 q-conserving part A₀ − σ, as the preconditioner: exact for a q-conserving model (LMG at h = 0) at
 any σ, a few tens of iterations at h ≠ 0), prepared once per σ. With ``method=Direct()`` (the
-default where ``Direct`` serves every J-block, N ≤ 16) A is assembled as a sparse matrix on the
+default where ``Direct`` serves every J-block, N ≤ ``ALL_BLOCKS_MAX_N``) A is assembled as a sparse matrix on the
 host and ARPACK inverts A − σ by its own sparse LU: nothing is compiled for the inner solves.
 
 Every returned pair carries its residual ‖Lv − λv‖/‖v‖, computed afresh with the matrix-free L.
@@ -183,7 +183,7 @@ def spectrum(N, model, k: int = 6, shift: complex = 0.0, *, eigenvectors: bool =
         shift: σ (complex).
         eigenvectors: also return the eigenvectors (blocks).
         method: the solver of the inner solves (default: ``Direct()`` where it serves every J-block
-            (N ≤ 16), else ``GMRES(tol=1e-12, maxiter=2000)``; its
+            (N ≤ ``ALL_BLOCKS_MAX_N``), else ``GMRES(tol=1e-12, maxiter=2000)``; its
             ``axis``, for GMRES, is the quantization axis of the inner solves: eigenvalues do not
             depend on it, eigenvectors are returned in the lab frame); a solve that misses its
             tolerance warns.
