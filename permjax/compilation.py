@@ -11,9 +11,10 @@ and reused by later processes, so a repeated one-off computation skips XLA compi
 * Programs that compile in less than ``MIN_COMPILE_SECONDS`` are not written (unless
   ``JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS`` says otherwise).
 
-JAX does not cache programs that contain host callbacks: on CPU, GMRES's preconditioner inverts
-its blocks with numpy's LAPACK and ``Direct`` factorises on the host (``permjax.linalg``,
-``permjax.solvers.direct``), so those programs are compiled in each process.
+JAX does not cache programs that contain host callbacks. Those are compiled in each process: a
+``Direct`` solve under ``jit``, ``vmap`` or ``grad`` (its LU runs on the host), and, on several
+CPU devices, the programs using ``permjax.linalg``'s host inverses and eigenproblems. On concrete
+coefficients ``Direct`` factorises outside any program, and only its cached check program runs.
 """
 
 from __future__ import annotations

@@ -240,7 +240,7 @@ def test_auto_method_rule():
     assert auto_method(80, random_model(0)) == "gmres"
     assert auto_method(10, random_model(0)) == "direct"  # small: every J-block by the sparse LU
     assert auto_method(10, None) == "direct"
-    assert auto_method(17, random_model(0)) == "cgls"
+    assert auto_method(20, random_model(0)) == "direct" and auto_method(21, random_model(0)) == "cgls"
     assert auto_method(4000, random_model(0, local=False), block="symmetric") == "direct"
 
 

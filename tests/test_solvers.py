@@ -2,6 +2,8 @@
 
 import warnings
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -184,3 +186,25 @@ def test_a_fallback_that_does_not_fit_in_memory_is_not_tried(monkeypatch):
     messages = " ".join(str(w.message) for w in record)
     assert "not retrying with method='jblock'" in messages and "did not converge" in messages
     assert not bool(st.diagnostics.converged)
+
+
+def test_direct_on_concrete_coefficients_solves_outside_the_program_and_agrees():
+    """``Direct`` on concrete coefficients factorises on the host outside any compiled program
+    (whose check program carries no host callback, so the persistent cache keeps it); traced
+    (``jit`` over Γ), inside one: the same state, diagnostics and derivative route."""
+    from permjax.dicke.layout import DickeLayout
+    from permjax.dicke.liouvillian import layout_grids, stencil_arrays
+    from permjax.solvers.steady import _checked_host_solution
+
+    N, model = 10, permjax.LMG(3.0, 0.5, 1.68, 1.0)
+    eager = permjax.steady_state(N, model, method="direct")
+    traced = jax.jit(lambda G: permjax.steady_state(N, permjax.LMG(3.0, 0.5, G, 1.0), method="direct"))(1.68)
+    np.testing.assert_allclose(np.asarray(eager.blocks), np.asarray(traced.blocks), rtol=0, atol=1e-14)
+    for a, b in zip(jax.tree.leaves(eager.diagnostics), jax.tree.leaves(traced.diagnostics)):
+        np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=1e-10, atol=1e-15)
+    assert bool(eager.diagnostics.converged) and int(eager.diagnostics.iterations) == 1
+    layout = DickeLayout(N)
+    u, v, _, _ = stencil_arrays(model.to_model(), layout)
+    text = _checked_host_solution.lower(model.to_model(), (jnp.asarray(u), jnp.asarray(v)), eager.blocks,
+                                        layout_grids(layout), layout=layout, solver=Direct()).as_text()
+    assert "callback" not in text

@@ -169,10 +169,21 @@ class Direct(Solver):
         fn = _host_solve(L.groups, operator.layout, operator.transposed)
         (x,) = host_call(fn, (jax.ShapeDtypeStruct(b.shape, jnp.complex128),), jax.lax.stop_gradient(L.weights),
                          jax.lax.stop_gradient(L.u), jax.lax.stop_gradient(L.v), b)
+        return self.result(operator, b, x)
+
+    def result(self, operator, b, x) -> SolveResult:
+        """The ``SolveResult`` of a factorised solution x of A x = b: its relative residual, and
+        successful when that is within round-off of ``tol``."""
         bnorm = norm(b)
         res = norm(b - operator.mv(x)) / jnp.where(bnorm > 0, bnorm, 1.0)
         ok = res <= ROUNDOFF_SLACK * self.tol
         return SolveResult(x, jnp.where(ok, Status.SUCCESSFUL, Status.BREAKDOWN), jnp.asarray(1), res)
+
+    def solve_on_host(self, liouvillian, layout: DickeLayout, b) -> np.ndarray:
+        """A⁻¹ b for concrete coefficients, outside any compiled program (numpy)."""
+        fn = _host_solve(liouvillian.groups, layout, False)
+        (x,) = fn(*(np.asarray(a) for a in (liouvillian.weights, liouvillian.u, liouvillian.v, b)))
+        return x
 
     def memory(self, N, batch=1, block="all"):
         if block == "symmetric":

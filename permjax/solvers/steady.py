@@ -119,10 +119,36 @@ def _solve_full(model: PIModel, vectors, x0, grids, *, layout: DickeLayout, solv
         return x, (res.iterations, res.residual, res.status)
 
     rho, (iters, krylov_res, st) = jax.lax.custom_linear_solve(augmented, w, solve, transpose_solve, has_aux=True)
-    rho_c = jax.lax.stop_gradient(rho)
-    lres = jnp.sqrt(jnp.sum(jnp.abs(L0(rho_c)) ** 2)) / jnp.sqrt(jnp.sum(jnp.abs(rho_c) ** 2))
-    diag = block_diagnostics(rho_c, jax.lax.stop_gradient(lres), iters, st, layout)
-    return rho, diag
+    return rho, _diagnostics(L0, jax.lax.stop_gradient(rho), iters, st, layout)
+
+
+def _diagnostics(L, rho, iterations, status, layout: DickeLayout) -> Diagnostics:
+    """The state's diagnostics: ‖Lρ‖/‖ρ‖ and ``block_diagnostics``."""
+    lres = jnp.sqrt(jnp.sum(jnp.abs(L(rho)) ** 2)) / jnp.sqrt(jnp.sum(jnp.abs(rho) ** 2))
+    return block_diagnostics(rho, lres, iterations, status, layout)
+
+
+@functools.partial(jax.jit, static_argnames=("layout", "solver"))
+def _checked_host_solution(model: PIModel, vectors, rho, grids, *, layout: DickeLayout, solver: Solver):
+    """Residuals and diagnostics of a solution found outside the program (``_solve_on_host``):
+    free of host callbacks, so JAX's persistent cache keeps it."""
+    vectors, grids = jax.lax.optimization_barrier((vectors, grids))
+    L = dicke_liouvillian(model, layout, vectors)
+    w, _ = grids
+    op = Operator(lambda x: L(x) + w * block_trace(x, layout), L, layout)
+    res = solver.result(op, w, rho)
+    return rho, _diagnostics(L, rho, res.iterations, res.status, layout)
+
+
+def _solve_on_host(model, *, layout: DickeLayout, solver: Direct):
+    """``_solve_full`` for ``Direct`` on concrete coefficients: the LU on the host outside any
+    compiled program (a program holding the host call is compiled in every process), then the
+    checks in one cached program. The same factorisation as inside ``_solve_full``."""
+    u, v, _, _ = stencil_arrays(model, layout)
+    grids = layout_grids(layout)
+    rho = solver.solve_on_host(dicke_liouvillian(model, layout), layout, grids[0])
+    return _checked_host_solution(model, (jnp.asarray(u), jnp.asarray(v)), jnp.asarray(rho), grids, layout=layout,
+                                  solver=solver)
 
 
 def _flag_traced(x, ok, residual, iterations, on_failure: str, msg: str):
@@ -232,7 +258,11 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
     axis = solver.frame_axis(model) if isinstance(solver, GMRES) else None
-    rho, diag = _solve_in_frame(model, x0, axis, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
+    if isinstance(solver, Direct) and all(is_concrete(x) for x in jax.tree.leaves(model)):
+        rho, diag = _solve_on_host(model, layout=layout, solver=solver)
+    else:
+        rho, diag = _solve_in_frame(model, x0, axis, layout=layout, solver=solver, maxiter=maxiter,
+                                    on_failure=on_failure)
     while auto is not None and is_concrete(diag.converged) and not bool(np.all(np.asarray(diag.converged))):
         retry = auto.fallback(N, solver, block)
         if retry is None:
