@@ -36,5 +36,7 @@ def test_a_second_process_compiles_nothing(tmp_path):
     # (one program the two solvers share may already hit in the first process)
     assert first["requests"] >= 4 and first["hits"] <= 1
     assert abs(first["value"][0] - first["value"][1]) < 1e-9  # the two solvers agree
-    assert second["requests"] == first["requests"] and second["hits"] == second["requests"]
+    # the second process compiles nothing (it may ask for fewer programs: the lowered ones kept by
+    # ``permjax.programs`` replace tracing and exporting)
+    assert 0 < second["requests"] <= first["requests"] and second["hits"] == second["requests"]
     assert second["value"] == first["value"]

@@ -11,6 +11,8 @@ q = M − M′, whether local jumps exist — is known when a function is traced
 
 from __future__ import annotations
 
+import hashlib
+
 import numbers
 from typing import Union
 
@@ -66,6 +68,19 @@ class Operator:
 
     def __repr__(self):
         return f"Operator({np.array2string(self.array, precision=4, separator=', ')})"
+
+
+def structure_digest(model) -> str:
+    """sha256 of a model's static structure: d, and every term's kind and exact matrices (its
+    ``Operator`` repr rounds them)."""
+    h = hashlib.sha256(str(model.d).encode())
+    for kind in ("hamiltonian", "collective", "local"):
+        for term in getattr(model, kind):
+            h.update(f"{kind}:{type(term).__name__}".encode())
+            for f in ("A", "B", "L"):
+                if hasattr(term, f):
+                    h.update(getattr(term, f).array.tobytes())
+    return h.hexdigest()
 
 
 def _coefficient(x, what: str, nonnegative: bool = False):

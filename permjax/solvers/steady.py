@@ -11,6 +11,7 @@ derivative.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import warnings
 
@@ -19,13 +20,13 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from .. import validate
+from .. import programs, validate
 from ..dicke.layout import DickeLayout
 from ..dicke.liouvillian import block_trace, check_qubit_model, dicke_liouvillian, layout_grids, stencil_arrays, trace_weight
 from ..dicke.state import DickeState, Diagnostics, block_diagnostics, mutual_information
 from ..host import host_check, reports_deferred
 from ..models.families import validate_N
-from ..models.pimodel import PIModel, as_model, is_concrete
+from ..models.pimodel import PIModel, as_model, is_concrete, structure_digest
 from ..resources import InsufficientMemoryError, check_memory
 from .auto import SWEEP_GMRES_FROM_N, Auto
 from .base import ConvergenceError, Operator, SolveResult, Solver, Status
@@ -296,12 +297,23 @@ def _solve_in_frame(model, x0, axis, *, layout, solver, maxiter, on_failure):
         model, x0 = rotate_model(model, axis), to_frame(x0, layout, axis)
     u, v, _, _ = stencil_arrays(model, layout)
     arrays = (jnp.asarray(u), jnp.asarray(v)), x0, layout_grids(layout)
-    rho, diag = _solve_full(model, *arrays, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
+    # concrete inputs: through a lowered program kept on disk (a new process skips the tracing)
+    name = (f"steady_state {layout!r} {solver!r} maxiter={maxiter} on_failure={on_failure} "
+            f"structure={structure_digest(model)}")
+    solve = functools.partial(_solve_full, layout=layout, solver=solver, maxiter=maxiter, on_failure=on_failure)
+    rho, diag = programs.call(solve, (model, *arrays), name, _solution_tree())
     if axis is not None:
         from ..dicke.frame import to_lab
 
         rho = to_lab(rho, layout, axis)
     return rho, diag
+
+
+@functools.lru_cache(maxsize=1)
+def _solution_tree():
+    """The tree structure of ``_solve_full``'s result: the blocks and their ``Diagnostics``."""
+    fields = [f.name for f in dataclasses.fields(Diagnostics)]
+    return jax.tree.structure((0, Diagnostics(**dict.fromkeys(fields, 0))))
 
 
 def _unique_structure(model: PIModel, block: str) -> PIModel:
