@@ -44,9 +44,9 @@ SYMMETRIC_LU_PEAK = 1.6
 ALL_BLOCKS_PEAK_80 = 5.7e9
 #: largest N at which ``method="auto"`` solves every J-block by this sparse LU: no Krylov loop to
 #: compile, and up to here faster warm too (benchmarks/small.py, results/small.json: LMG, XYZ and the
-#: BTC on the 2-core CPU at N = 20, first call in a fresh process with an empty cache 0.8–1.2 s
-#: against the Krylov solvers' 1.5–2.4 s, warm 36–48 ms against 128–252 ms; from N = 24 the XYZ
-#: model's LU is slower warm than GMRES)
+#: BTC on the 2-core CPU at N = 20, first call in a fresh process 0.80–1.00 s against the Krylov
+#: solvers' 1.38–1.84 s with an empty cache, 0.42–0.50 s against 0.42–0.49 s with a filled one,
+#: warm 35–59 ms against 78–143 ms; at N = 24 the XYZ model's LU is slower warm, 226 against 176 ms)
 ALL_BLOCKS_MAX_N = 20
 
 

@@ -45,7 +45,10 @@ SOLVERS = {"tsit5": diffrax.Tsit5, "dopri5": diffrax.Dopri5, "dopri8": diffrax.D
 #: methods by name: the diffrax solvers, ``"expm"`` (host) and ``"auto"`` (``evolve_method``)
 METHODS = ("auto", "expm", *SOLVERS)
 #: largest N at which ``method="auto"`` evolves by ``expm_multiply`` on the host rather than diffrax
-#: (benchmarks/small.py, benchmarks/results/small.json)
+#: (benchmarks/small.py, results/small.json, LMG, 201 times in [0, 20], 2-core CPU: the first call
+#: in a fresh process at N = 6–28 takes 0.70–1.59 s against Tsit5's 2.38–4.41 s with an empty
+#: cache and 0.53–1.14 s against 1.04–3.34 s with a filled one; warm, Tsit5 is faster up to N = 10,
+#: 15–52 ms against 70–86 ms, and slower from N = 16: 2.02 s against 0.67 s at N = 28)
 EXPM_MAX_N = 28
 
 
