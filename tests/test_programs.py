@@ -109,20 +109,20 @@ def test_mi_thermo_in_a_new_process_loads_its_program(tmp_path):
 
 
 def test_a_steady_state_is_kept_per_exact_structure_and_loaded_with_the_same_values(folder):
-    """``steady_state`` on concrete inputs goes through a kept program (GMRES at N = 24): loaded,
+    """``steady_state`` on concrete inputs goes through a kept program (CGLS at N = 10): loaded,
     it gives the traced path's values; a model whose operators differ beyond their printed
     precision is another program (``structure_digest``), and gives its own state."""
     import permjax
     from permjax.models.pimodel import structure_digest
 
-    N, lmg = 24, permjax.LMG(3.0, 0.5, 1.68, 1.0)
-    first = permjax.steady_state(N, lmg, method="gmres")
+    N, lmg = 10, permjax.LMG(3.0, 0.5, 1.68, 1.0)
+    first = permjax.steady_state(N, lmg, method="cgls")
     assert programs.STATS["exported"] == 1
     programs._LOADED.clear()  # as in a new process
-    again = permjax.steady_state(N, lmg, method="gmres")
+    again = permjax.steady_state(N, lmg, method="cgls")
     assert programs.STATS["loaded"] == 1
     np.testing.assert_array_equal(np.asarray(again.blocks), np.asarray(first.blocks))
-    traced = jax.jit(lambda G: permjax.steady_state(N, permjax.LMG(3.0, 0.5, G, 1.0), method="gmres").blocks)(1.68)
+    traced = jax.jit(lambda G: permjax.steady_state(N, permjax.LMG(3.0, 0.5, G, 1.0), method="cgls").blocks)(1.68)
     np.testing.assert_allclose(np.asarray(traced), np.asarray(first.blocks), rtol=0, atol=1e-13)
     # the drive's operator scaled by 1 + 2e-7: the same repr, another digest and program
     pm = lmg.to_model()
@@ -130,6 +130,6 @@ def test_a_steady_state_is_kept_per_exact_structure_and_loaded_with_the_same_val
     other = permjax.PIModel(2, hamiltonian=[(t.c, t.A, t.B) if hasattr(t, "B") else (t.c, tilt) for t in pm.hamiltonian],
                             collective=[(t.rate, t.A) for t in pm.collective], local=[(t.rate, t.L) for t in pm.local])
     assert repr(jax.tree.structure(other)) == repr(jax.tree.structure(pm)) and structure_digest(other) != structure_digest(pm)
-    tilted = permjax.steady_state(N, other, method="gmres")
+    tilted = permjax.steady_state(N, other, method="cgls")
     assert programs.STATS["exported"] == 2
     assert np.max(np.abs(np.asarray(tilted.blocks) - np.asarray(first.blocks))) > 1e-9

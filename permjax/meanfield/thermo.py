@@ -585,7 +585,7 @@ def _report(res: ThermoResult, names, values) -> ThermoResult:
     (a caller's ``jit``, ``vmap``, ``grad``) nothing is added: the compiled program keeps no host
     callback, so JAX's persistent cache stores it; the flags travel in the result
     (``ThermoResult.report`` says them once it is concrete; ``permjax.sweep`` does)."""
-    if all(is_concrete(x) for x in jax.tree.leaves(((res.kind, res.finished, res.mi_err, res.n_orbits), values))):
+    if is_concrete(((res.kind, res.finished, res.mi_err, res.n_orbits), values)):
         res.report(names, values)
     return res
 

@@ -23,8 +23,9 @@ import numpy as np
 
 
 def is_concrete(x) -> bool:
-    """True unless ``x`` is a JAX tracer (inside jit/vmap/grad nothing can be checked)."""
-    return not isinstance(x, jax.core.Tracer)
+    """True unless ``x`` (an array or any pytree) holds a JAX tracer (inside jit/vmap/grad nothing
+    can be checked)."""
+    return not any(isinstance(a, jax.core.Tracer) for a in jax.tree.leaves(x))
 
 
 class Operator:

@@ -73,6 +73,12 @@ def liouvillian_matrix(weights, u, v, groups, layout: DickeLayout) -> sp.csr_mat
     return A.tocsr()
 
 
+def assemble(liouvillian) -> sp.csr_matrix:
+    """``liouvillian_matrix`` of a ``DickeLiouvillian`` with concrete coefficients."""
+    L = liouvillian
+    return liouvillian_matrix(np.asarray(L.weights), np.asarray(L.u), np.asarray(L.v), L.groups, L.layout)
+
+
 def trace_functionals(layout: DickeLayout) -> tuple[np.ndarray, np.ndarray]:
     """(w, t) on the valid entries in C order of (j, a, a′): the trace weight (``trace_weight``)
     and the trace functional t (1 on the diagonal entries, Tr ρ = tᵀρ)."""

@@ -241,7 +241,7 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
     what = f"steady_state(N={N}, method={method!r}" + (", block='symmetric')" if block == "symmetric" else ")")
     if solver.diagonal:
         # traced coefficients: the rate equations check what they can themselves (rates.py)
-        concrete = all(is_concrete(x) for x in jax.tree.leaves(model))
+        concrete = is_concrete(model)
         if block != "all" or (concrete and not solver.supports(N, original, block)):
             raise ValueError(f"method={method!r} (population equations) serves {rates.SCOPE} with block='all'; "
                              "use method='gmres'")
@@ -259,7 +259,7 @@ def steady_state(N, model, *, tol: float | None = None, maxiter: int | None = No
         if x0.shape != (layout.n_J, layout.n_M, layout.n_M):
             raise ValueError(f"x0 must have shape {(layout.n_J, layout.n_M, layout.n_M)}, got {x0.shape}")
     axis = solver.frame_axis(model) if isinstance(solver, GMRES) else None
-    if isinstance(solver, Direct) and all(is_concrete(x) for x in jax.tree.leaves(model)):
+    if isinstance(solver, Direct) and is_concrete(model):
         rho, diag = _solve_on_host(model, layout=layout, solver=solver)
     else:
         rho, diag = _solve_in_frame(model, x0, axis, layout=layout, solver=solver, maxiter=maxiter,

@@ -124,7 +124,7 @@ def correlation(N, model, A, B, taus, *, steady=None, rtol: float = 1e-9, atol: 
     X0 = collective_left(b, rho, lay)
     ts = np.concatenate([[0.0], taus]) if taus[0] > 0 else taus
     a_key = tuple(complex(x) for x in a.ravel())
-    if evolve_method(N, all(is_concrete(x) for x in jax.tree.leaves((mdl, X0))), method) == "expm":
+    if evolve_method(N, is_concrete((mdl, X0)), method) == "expm":
         g = _expectations(jnp.asarray(_expm_states(mdl, X0, ts, N)), a_key, N=N)
         ok = jnp.asarray(bool(np.all(np.isfinite(np.asarray(g)))))
     else:

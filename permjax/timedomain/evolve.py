@@ -194,11 +194,10 @@ def _expm_states(model, x0, ts, N: int) -> np.ndarray:
     import scipy.sparse.linalg as spla
 
     from ..dicke.liouvillian import dicke_liouvillian
-    from ..solvers.direct import liouvillian_matrix
+    from ..solvers.direct import assemble
 
     layout = DickeLayout(N)
-    L = dicke_liouvillian(model, layout)
-    A = liouvillian_matrix(np.asarray(L.weights), np.asarray(L.u), np.asarray(L.v), L.groups, layout).tocsc()
+    A = assemble(dicke_liouvillian(model, layout)).tocsc()
     valid = layout.block_mask
     x = np.asarray(x0, np.complex128)[valid]
     steps = np.diff(ts)
@@ -296,8 +295,7 @@ def evolve(N, model, rho0, ts, *, method="auto", rtol: float = 1e-9, atol: float
             raise ValueError(f"{name} must be a number in (0, 1), got {v!r}")
     x0 = initial_blocks(N, rho0)
     model = dicke_model(model)
-    concrete = all(is_concrete(a) for a in jax.tree.leaves((model, x0)))
-    method = evolve_method(N, concrete, method)
+    method = evolve_method(N, is_concrete((model, x0)), method)
     if method == "expm":
         states = _expm_states(model, x0, ts_np, N)
         ys = _observables_at(jnp.asarray(states), N=N, with_mi=bool(mi), with_states=bool(save_states))
@@ -339,8 +337,7 @@ def evolve_segments(N, model, rho0, ts, *, n_segments: int = 20, progress: bool 
     ts_np = _check_times(ts)
     kwargs.pop("save_states", None)
     x = initial_blocks(N, rho0)
-    if evolve_method(N, all(is_concrete(a) for a in jax.tree.leaves((dicke_model(model), x))),
-                     kwargs.get("method", "auto")) == "expm":
+    if evolve_method(N, is_concrete((dicke_model(model), x)), kwargs.get("method", "auto")) == "expm":
         kwargs["method"] = "expm"  # no compile, no stepping: one call
         return evolve(N, model, x, ts_np, **kwargs)
     chunks = [c for c in np.array_split(np.arange(1, ts_np.size), max(1, min(n_segments, ts_np.size - 1))) if c.size]
