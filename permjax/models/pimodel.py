@@ -72,15 +72,13 @@ class Operator:
 
 
 def structure_digest(model) -> str:
-    """sha256 of a model's static structure: d, and every term's kind and exact matrices (its
-    ``Operator`` repr rounds them)."""
+    """sha256 of ``model.structure`` with the exact matrices (an ``Operator``'s repr rounds
+    them): a key for programs kept on disk."""
     h = hashlib.sha256(str(model.d).encode())
-    for kind in ("hamiltonian", "collective", "local"):
-        for term in getattr(model, kind):
-            h.update(f"{kind}:{type(term).__name__}".encode())
-            for f in ("A", "B", "L"):
-                if hasattr(term, f):
-                    h.update(getattr(term, f).array.tobytes())
+    for kind, operators in model.structure:
+        h.update(kind.__name__.encode())
+        for op in operators:
+            h.update(op.array.tobytes())
     return h.hexdigest()
 
 

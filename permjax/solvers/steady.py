@@ -101,7 +101,7 @@ def _solve_full(model: PIModel, vectors, x0, grids, *, layout: DickeLayout, solv
     # the solver's preparation (a preconditioner's factors) carries no derivative: ρ's comes
     # from the implicit function theorem
     L0 = jax.lax.stop_gradient(L)
-    op = Operator(lambda x: L0(x) + w * block_trace(x, layout), L0, layout)
+    op = _augmented_operator(L0, w, layout)
     state = solver.init(op)
     N, method, tol = layout.N, solver.name, solver.tol
 
@@ -123,6 +123,11 @@ def _solve_full(model: PIModel, vectors, x0, grids, *, layout: DickeLayout, solv
     return rho, _diagnostics(L0, jax.lax.stop_gradient(rho), iters, st, layout)
 
 
+def _augmented_operator(L, w, layout: DickeLayout) -> Operator:
+    """A = L + w Tr(·), as the solvers see it."""
+    return Operator(lambda x: L(x) + w * block_trace(x, layout), L, layout)
+
+
 def _diagnostics(L, rho, iterations, status, layout: DickeLayout) -> Diagnostics:
     """The state's diagnostics: ‖Lρ‖/‖ρ‖ and ``block_diagnostics``."""
     lres = jnp.sqrt(jnp.sum(jnp.abs(L(rho)) ** 2)) / jnp.sqrt(jnp.sum(jnp.abs(rho) ** 2))
@@ -136,8 +141,7 @@ def _checked_host_solution(model: PIModel, vectors, rho, grids, *, layout: Dicke
     vectors, grids = jax.lax.optimization_barrier((vectors, grids))
     L = dicke_liouvillian(model, layout, vectors)
     w, _ = grids
-    op = Operator(lambda x: L(x) + w * block_trace(x, layout), L, layout)
-    res = solver.result(op, w, rho)
+    res = solver.result(_augmented_operator(L, w, layout), w, rho)
     return rho, _diagnostics(L, rho, res.iterations, res.status, layout)
 
 
