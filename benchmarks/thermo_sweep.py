@@ -30,7 +30,7 @@ import jax, jax.numpy as jnp, numpy as np
 import permjax
 from permjax.models.zoo import LMG
 
-points, repeats, starts = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+points, repeats, starts, singles = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 grid = LMG(J=3.0, h=0.5, Gamma=jnp.linspace(1.0, 4.0, points), gamma=1.0)
 run = jax.jit(jax.vmap(lambda G: permjax.mi_thermo(LMG(J=3.0, h=0.5, Gamma=G, gamma=1.0), starts=starts).mi))
 t = time.perf_counter(); mi = np.asarray(run(grid.Gamma)); first = time.perf_counter() - t
@@ -38,21 +38,23 @@ warm = []
 for _ in range(repeats):
     t = time.perf_counter(); jax.block_until_ready(run(grid.Gamma)); warm.append(time.perf_counter() - t)
 one = lambda: permjax.mi_thermo(LMG(J=3.0, h=0.5, Gamma=2.5, gamma=1.0), starts=starts).mi.block_until_ready()
-one()
-single = []
-for _ in range(20):
+single = [float("nan")]
+if singles:
+    one()
+    single = []
+for _ in range(singles):
     t = time.perf_counter(); one(); single.append(time.perf_counter() - t)
 print(json.dumps({"first_s": first, "warm_s": statistics.median(warm), "warm_all": warm,
                   "single_warm_s": statistics.median(single), "mi": mi.tolist()}))
 """
 
 
-def measure(root: str, points: int, repeats: int, starts: int) -> dict:
+def measure(root: str, points: int, repeats: int, starts: int, timeout: float = 3600, singles: int = 20) -> dict:
     cache = tempfile.mkdtemp(prefix="permjax-cache-")
     env = dict(os.environ, PYTHONPATH=root, PERMJAX_CACHE_DIR=cache)
     try:
-        out = subprocess.run([sys.executable, "-c", WORKER, str(points), str(repeats), str(starts)], cwd=root,
-                             env=env, capture_output=True, text=True, timeout=3600)
+        out = subprocess.run([sys.executable, "-c", WORKER, str(points), str(repeats), str(starts), str(singles)], cwd=root,
+                             env=env, capture_output=True, text=True, timeout=timeout)
     finally:
         shutil.rmtree(cache, ignore_errors=True)
     if out.returncode != 0:

@@ -7,8 +7,9 @@ cache, keyed by the function, its static arguments, the tree, shapes and dtypes 
 permjax source, the JAX version, the backend and the x64 flag. A later process with the same key
 loads it and only compiles (a persistent-cache hit).
 
-Only calls with concrete arrays take this path; under ``jit``, ``vmap`` or ``grad`` the function is
-traced as usual. A program that cannot be exported (e.g. one with a host callback) is traced as
+Only calls with concrete arrays on the default backend's first device take this path; under
+``jit``, ``vmap`` or ``grad``, or inside ``jax.default_device(...)``, the function is traced as
+usual (a program is exported for one platform). A program that cannot be exported (e.g. one with a host callback) is traced as
 usual too. Opt out: ``PERMJAX_PROGRAM_CACHE=0`` (and whenever the compilation cache is off).
 """
 
@@ -108,7 +109,7 @@ def call(fn, args: tuple, name: str, out_tree):
     """
     leaves, tree = jax.tree.flatten(args)
     where = folder()
-    if where is None or not _concrete(leaves):
+    if where is None or not _concrete(leaves) or jax.config.jax_default_device is not None:
         return fn(*args)
     leaves = [jnp.asarray(a) for a in leaves]
     avals = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in leaves]

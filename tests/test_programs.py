@@ -58,6 +58,16 @@ def test_traced_arguments_take_the_ordinary_path(folder):
     assert programs.STATS == dict.fromkeys(programs.STATS, 0) and not folder.exists()
 
 
+def test_a_chosen_default_device_takes_the_ordinary_path(folder):
+    # a program is exported for one platform: under jax.default_device (a GPU process computing a
+    # CPU reference, say) the one kept for the default backend must not be called
+    x, y = jnp.linspace(0.0, 1.0, 5), jnp.asarray(2.0)
+    with jax.default_device(jax.devices("cpu")[0]):
+        out = programs.call(_poly, (x, y), "poly", TREE)
+    np.testing.assert_array_equal(out["s"], jnp.sum(x**2) + y)
+    assert programs.STATS == dict.fromkeys(programs.STATS, 0) and not folder.exists()
+
+
 def test_a_program_that_cannot_be_exported_is_traced(folder):
     def host(x, y):
         v = jax.pure_callback(lambda a: np.cos(a), jax.ShapeDtypeStruct(x.shape, x.dtype), x)
