@@ -219,7 +219,26 @@ def small(path: pathlib.Path = RESULTS / "small.json") -> str:
                   "warm: median of 3 calls with other parameters; max |Δ|: between the two methods' values).")
 
 
-TABLES = {"small": small, "thermo_sweep": thermo_sweep, "startup": startup, "symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
+def versions_gpu(sweep: pathlib.Path = ROOT / "docs" / "gpu" / "versions_gpu.json",
+                 finite: pathlib.Path = ROOT / "docs" / "gpu" / "versions_gpu_400.json") -> str:
+    """``benchmarks/versions.py`` on a GPU: the 1000-point sweep against the baseline folder in the
+    same call, and N = 400 of this version alone."""
+    rows = []
+    for r in _load(sweep)["rows"]:
+        rows.append([r["case"], f"{r['baseline_first_s']:.1f} / {r['first_s']:.1f}",
+                     f"{r['baseline_pts_per_s']:.0f} / {r['pts_per_s']:.0f} points/s",
+                     f"{r['baseline_single_ms'] / 1e3:.2f} / {r['single_ms'] / 1e3:.2f}",
+                     f"{_sci(r['max_abs_dmi'], 0)}; NaNs agree: {r['nan_agree']}"])
+    for r in _load(finite)["rows"]:
+        rows.append([r["case"], f"— / {r['first_s']:.1f}", f"— / {r['warm_s']:.1f} s warm ({r['iterations']} iterations, "
+                     f"residual {_sci(r['residual'], 1)}, device peak {r['peak_device_gib']:.1f} GiB)", "—", "—"])
+    return _table(["case", "first call (s): baseline / now", "warm: baseline / now", "one point warm (s): baseline / now",
+                   "max \\|Δ I_M/N\\|"], rows) + (
+        "\n\nFrom `docs/gpu/versions_gpu.json` and `docs/gpu/versions_gpu_400.json` (one NVIDIA H200, jax 0.11.2; "
+        "each cell one fresh process with an empty compilation cache; warm: one call).")
+
+
+TABLES = {"versions_gpu": versions_gpu, "small": small, "thermo_sweep": thermo_sweep, "startup": startup, "symmetric": symmetric, "jblock": jblock, "reach": reach, "thermo_gpu": thermo_gpu,
           "drift_forms": drift_forms}
 
 
