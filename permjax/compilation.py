@@ -23,8 +23,9 @@ import os
 
 import jax
 
-#: programs compiling faster than this are not written to the cache; 0.02 rather than 0.2: `permjax finite --N 20` with a filled cache 1.91–2.27 s against
-#: 2.10–2.31 s (interleaved runs, 2-core CPU)
+#: programs compiling faster than this are not written to the cache; 0.02 rather than 0.2:
+#: `permjax finite --N 20` with a filled cache 1.91–2.27 s against 2.10–2.31 s (interleaved
+#: runs, 2-core CPU)
 MIN_COMPILE_SECONDS = 0.02
 
 _FALSE = ("0", "false", "no", "off")
