@@ -7,10 +7,10 @@ cache, keyed by the function, its static arguments, the tree, shapes and dtypes 
 permjax source, the JAX version, the backend and the x64 flag. A later process with the same key
 loads it and only compiles (a persistent-cache hit).
 
-Only calls with concrete arrays on the default backend's first device take this path; under
-``jit``, ``vmap`` or ``grad``, or inside ``jax.default_device(...)``, the function is traced as
-usual (a program is exported for one platform). A program that cannot be exported (e.g. one with a host callback) is traced as
-usual too. Opt out: ``PERMJAX_PROGRAM_CACHE=0`` (and whenever the compilation cache is off).
+Only calls whose arrays are concrete and live on the default backend's first device take this
+path (a program is exported for one platform): under ``jit``, ``vmap`` or ``grad``, inside
+``jax.default_device(...)`` of another device, or with arrays placed elsewhere, the function is
+traced as usual. So is a program that cannot be exported (e.g. one with a host callback). Opt out: ``PERMJAX_PROGRAM_CACHE=0`` (and whenever the compilation cache is off).
 """
 
 from __future__ import annotations
@@ -67,6 +67,15 @@ def _concrete(leaves) -> bool:
     return all(not isinstance(a, jax.core.Tracer) for a in leaves)
 
 
+def _on_first_device(arrays) -> bool:
+    """Whether a call on ``arrays`` runs on ``jax.devices()[0]``, where its kept program was
+    exported: no ``jax.default_device`` naming another device, every array placed there."""
+    first, chosen = jax.devices()[0], jax.config.jax_default_device
+    if chosen is not None and chosen not in (first, first.platform):
+        return False
+    return all(a.devices() == {first} for a in arrays)
+
+
 def _key(name: str, tree, avals) -> str:
     h = hashlib.sha256()
     device = jax.devices()[0]
@@ -109,9 +118,11 @@ def call(fn, args: tuple, name: str, out_tree):
     """
     leaves, tree = jax.tree.flatten(args)
     where = folder()
-    if where is None or not _concrete(leaves) or jax.config.jax_default_device is not None:
+    if where is None or not _concrete(leaves):
         return fn(*args)
     leaves = [jnp.asarray(a) for a in leaves]
+    if not _on_first_device(leaves):
+        return fn(*args)
     avals = [jax.ShapeDtypeStruct(a.shape, a.dtype) for a in leaves]
     key = _key(name, tree, avals)
     if key in _NOT_EXPORTABLE:

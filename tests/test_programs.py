@@ -58,14 +58,34 @@ def test_traced_arguments_take_the_ordinary_path(folder):
     assert programs.STATS == dict.fromkeys(programs.STATS, 0) and not folder.exists()
 
 
-def test_a_chosen_default_device_takes_the_ordinary_path(folder):
-    # a program is exported for one platform: under jax.default_device (a GPU process computing a
-    # CPU reference, say) the one kept for the default backend must not be called
-    x, y = jnp.linspace(0.0, 1.0, 5), jnp.asarray(2.0)
-    with jax.default_device(jax.devices("cpu")[0]):
-        out = programs.call(_poly, (x, y), "poly", TREE)
-    np.testing.assert_array_equal(out["s"], jnp.sum(x**2) + y)
-    assert programs.STATS == dict.fromkeys(programs.STATS, 0) and not folder.exists()
+PLACEMENT = """
+import json, tempfile
+import jax, jax.numpy as jnp
+from permjax import programs
+programs.folder = lambda d=tempfile.mkdtemp(): d
+f = lambda x: {"s": jnp.sum(x), "v": x}
+tree = jax.tree.structure({"s": 0, "v": 0})
+x = jnp.arange(3.0)
+runs = {}
+with jax.default_device(jax.devices()[1]):
+    runs["default_device"] = programs.call(f, (x,), "f", tree)["s"]
+runs["placed"] = programs.call(f, (jax.device_put(x, jax.devices()[1]),), "f", tree)["s"]
+after_other = dict(programs.STATS)
+runs["first"] = programs.call(f, (x,), "f", tree)["s"]
+print(json.dumps({"other": after_other, "first": programs.STATS, "values": [float(v) for v in runs.values()]}))
+"""
+
+
+def test_arrays_on_another_device_take_the_ordinary_path():
+    # a program is exported for one platform: one kept for a GPU must not be called on arrays a
+    # GPU process computes on the CPU (jax.default_device, device_put); here, two host devices
+    env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2", JAX_PLATFORMS="cpu", PYTHONPATH=ROOT)
+    out = subprocess.run([sys.executable, "-c", PLACEMENT], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["other"] == dict.fromkeys(programs.STATS, 0)
+    assert r["first"]["exported"] == 1
+    assert r["values"] == [3.0, 3.0, 3.0]
 
 
 def test_a_program_that_cannot_be_exported_is_traced(folder):
