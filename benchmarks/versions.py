@@ -16,8 +16,8 @@ Each case runs in a fresh process per version with an empty compilation cache:
   iterations, residual and the device's peak memory; |ΔI_M/N| between the versions.
 
 The baseline is ``git worktree`` of REF, or a folder holding the baseline's ``permjax/`` (where
-no git history travels); ``--no-baseline`` measures this checkout alone (a short run). The JSON is rewritten after every case, so a run cut short keeps what it
-finished.
+no git history travels); ``--no-baseline`` measures this checkout alone (a short run). The JSON
+is rewritten after every case, so a run cut short keeps what it finished.
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ loads it and only compiles (a persistent-cache hit).
 Only calls whose arrays are concrete and live on the default backend's first device take this
 path (a program is exported for one platform): under ``jit``, ``vmap`` or ``grad``, inside
 ``jax.default_device(...)`` of another device, or with arrays placed elsewhere, the function is
-traced as usual. So is a program that cannot be exported (e.g. one with a host callback). Opt out: ``PERMJAX_PROGRAM_CACHE=0`` (and whenever the compilation cache is off).
+traced as usual. So is a program that cannot be exported (e.g. one with a host callback).
+Opt out: ``PERMJAX_PROGRAM_CACHE=0`` (and whenever the compilation cache is off).
 """
 
 from __future__ import annotations
