@@ -1,5 +1,5 @@
 """This checkout against a baseline version of permjax, in the same run on the same machine (made
-for a GPU: one call of a lent machine measures both versions).
+for a GPU machine: one run measures both versions).
 
     python3 benchmarks/versions.py [--baseline REF | --baseline-root DIR] [--points 1000 100000]
                                    [--N 400] [--repeats 2] [--singles 20] [--timeout 300]
@@ -16,7 +16,7 @@ Each case runs in a fresh process per version with an empty compilation cache:
   iterations, residual and the device's peak memory; |ΔI_M/N| between the versions.
 
 The baseline is ``git worktree`` of REF, or a folder holding the baseline's ``permjax/`` (where
-no git history travels); ``--no-baseline`` measures this checkout alone (a short run). The JSON
+git is not available); ``--no-baseline`` measures this checkout alone (a short run). The JSON
 is rewritten after every case, so a run cut short keeps what it finished.
 """
 
