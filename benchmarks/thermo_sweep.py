@@ -62,13 +62,22 @@ def measure(root: str, points: int, repeats: int, starts: int, timeout: float = 
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def mi_agreement(baseline, now) -> dict:
+    """The largest |ΔI_M/N| where both versions give a number, and whether their NaNs agree."""
+    import numpy as np
+
+    mb, mn = np.atleast_1d(np.asarray(baseline, float)), np.atleast_1d(np.asarray(now, float))
+    both = np.isfinite(mb) & np.isfinite(mn)
+    return {"max_abs_dmi": float(np.max(np.abs(mb[both] - mn[both]))) if both.any() else None,
+            "nan_agree": bool(np.array_equal(np.isnan(mb), np.isnan(mn)))}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--baseline", default="5eb51bb")
     ap.add_argument("--points", type=int, default=1000)
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args()
-    import numpy as np
 
     rows, runs = [], {}
     with common.checkout(args.baseline) as base:
@@ -76,16 +85,13 @@ def main():
             b = measure(base, args.points, args.repeats, starts)
             n = measure(common.ROOT, args.points, args.repeats, starts)
             runs[starts] = {"baseline": b, "now": n}
-            mb, mn = np.asarray(b["mi"], float), np.asarray(n["mi"], float)
-            both = np.isfinite(mb) & np.isfinite(mn)
             rows.append({
                 "case": f"{args.points} points, starts={starts}",
                 "baseline_first_s": b["first_s"], "first_s": n["first_s"],
                 "baseline_pts_per_s": args.points / b["warm_s"], "pts_per_s": args.points / n["warm_s"],
                 "warm_ratio": b["warm_s"] / n["warm_s"],
                 "baseline_single_ms": 1e3 * b["single_warm_s"], "single_ms": 1e3 * n["single_warm_s"],
-                "max_abs_dmi": float(np.max(np.abs(mb[both] - mn[both]))) if both.any() else None,
-                "nan_agree": bool(np.array_equal(np.isnan(mb), np.isnan(mn))),
+                **mi_agreement(b["mi"], n["mi"]),
             })
     columns = [("case", "case"), ("baseline first (s)", "baseline_first_s", ".1f"), ("first (s)", "first_s", ".1f"),
                ("baseline pts/s", "baseline_pts_per_s", ".0f"), ("pts/s", "pts_per_s", ".0f"),

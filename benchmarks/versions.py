@@ -92,39 +92,25 @@ def _baseline(ref: str | None, root: str | None, skip: bool):
             yield base
 
 
-def _sweep_row(points, b, n):
-    import numpy as np
-
-    row = {"case": f"sweep, {points} points"}
+def _row(case: str, b: dict | None, n: dict, fields) -> dict:
+    """One table row: ``fields(run)`` of each version (or its error), then the warm ratio and the
+    agreement of I_M/N where both ran."""
+    row = {"case": case}
     for key, r in (("baseline_", b), ("", n)):
         if r is None:
             continue
-        if "error" in r:
-            row[key + "error"] = r["error"]
-            continue
-        row.update({key + "first_s": r["first_s"], key + "pts_per_s": points / r["warm_s"],
-                    key + "single_ms": 1e3 * r["single_warm_s"]})
+        row.update({key + "error": r["error"]} if "error" in r else {key + k: v for k, v in fields(r).items()})
     if b is not None and "error" not in b and "error" not in n:
-        mb, mn = np.asarray(b["mi"], float), np.asarray(n["mi"], float)
-        both = np.isfinite(mb) & np.isfinite(mn)
-        row.update(warm_ratio=b["warm_s"] / n["warm_s"],
-                   max_abs_dmi=float(np.max(np.abs(mb[both] - mn[both]))) if both.any() else None,
-                   nan_agree=bool(np.array_equal(np.isnan(mb), np.isnan(mn))))
+        row.update(warm_ratio=b["warm_s"] / n["warm_s"], **thermo_sweep.mi_agreement(b["mi"], n["mi"]))
     return row
 
 
-def _finite_row(N, b, n):
-    row = {"case": f"finite N = {N}"}
-    for key, r in (("baseline_", b), ("", n)):
-        if r is None:
-            continue
-        if "error" in r:
-            row[key + "error"] = r["error"]
-            continue
-        row.update({key + k: r[k] for k in ("first_s", "warm_s", "iterations", "residual", "peak_device_gib")})
-    if b is not None and "error" not in b and "error" not in n:
-        row.update(warm_ratio=b["warm_s"] / n["warm_s"], max_abs_dmi=abs(b["mi"] - n["mi"]))
-    return row
+def _sweep_fields(points):
+    return lambda r: {"first_s": r["first_s"], "pts_per_s": points / r["warm_s"], "single_ms": 1e3 * r["single_warm_s"]}
+
+
+def _finite_fields(r):
+    return {k: r[k] for k in ("first_s", "warm_s", "iterations", "residual", "peak_device_gib")}
 
 
 def main():
@@ -156,13 +142,13 @@ def main():
                                                       singles=args.singles)
             n, b = _attempt(timed, common.ROOT), base and _attempt(timed, base)
             runs[f"sweep {points}"] = {"baseline": b, "now": n}
-            rows.append(_sweep_row(points, b, n))
+            rows.append(_row(f"sweep, {points} points", b, n, _sweep_fields(points)))
             print(common.table(rows[-1:], columns), flush=True)
             common.write_results(args.name, record)
         for N in args.N:
             n, b = _attempt(finite, common.ROOT, N, args.timeout), base and _attempt(finite, base, N, args.timeout)
             runs[f"finite {N}"] = {"baseline": b, "now": n}
-            rows.append(_finite_row(N, b, n))
+            rows.append(_row(f"finite N = {N}", b, n, _finite_fields))
             print(common.table(rows[-1:], columns), flush=True)
             common.write_results(args.name, record)
     common.report(args.name, rows, columns, record)
